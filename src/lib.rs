@@ -1,0 +1,31 @@
+//! # tempora
+//!
+//! Declarative, reproducible studies of CNN *filter shapes* for music audio.
+//! The first study it ships reproduces Pons & Serra (ICASSP 2017), "Designing
+//! efficient architectures for modeling temporal features with CNNs".
+//!
+//! The modules read as the pipeline, in the order data goes through them
+//! (see `ARCHITECTURE.md`):
+//!
+//! - [`audio`]: decode any supported file, downmix to mono, resample to 44.1 kHz.
+//! - [`features`]: the paper's log-compressed mel spectrogram and normalisation statistics.
+//! - [`dataset`]: track lists (embedded synthetic corpus, Ballroom, folder-per-class), folds, chunks.
+//! - [`spec`]: the TOML experiment schema, validated and expanded into an [`spec::Experiment`].
+//! - [`plan`]: turns an experiment into a DAG of content-addressed tasks.
+//! - [`exec`]: runs a plan: cache store, job queue, progress, logs, resume.
+//! - [`model`]: burn modules built from filter-bank descriptions, and the fused filter-bank op.
+//! - [`train`]: the paper's training loop, evaluation and exports.
+//! - [`report`]: polars aggregation into Table 1, plots.
+//! - [`device`]: choosing CPU or CUDA at run time, without panicking when there is no driver.
+#![warn(missing_docs)]
+
+pub mod audio;
+pub mod dataset;
+pub mod device;
+pub mod exec;
+pub mod features;
+pub mod model;
+pub mod plan;
+pub mod report;
+pub mod spec;
+pub mod train;

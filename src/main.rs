@@ -1,0 +1,5 @@
+//! The `tempora` command line.
+
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::SUCCESS
+}
