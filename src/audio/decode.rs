@@ -48,7 +48,12 @@ pub(super) fn decode_mono(bytes: Vec<u8>, path: &Path) -> Result<Decoded, AudioE
         .format(
             &hint,
             stream,
-            &FormatOptions::default(),
+            // Gapless: trim the encoder delay and padding of lossy streams (LAME/Xing
+            // tags, Ogg granule positions), so durations are the encoded audio's.
+            &FormatOptions {
+                enable_gapless: true,
+                ..FormatOptions::default()
+            },
             &MetadataOptions::default(),
         )
         .map_err(unsupported)?;

@@ -123,13 +123,31 @@ impl MelFilterbank {
     pub fn apply(&self, spectrum: &[f32], out: &mut [f32]) {
         for (b, o) in out.iter_mut().enumerate() {
             let (first, w) = self.band(b);
-            *o = w
-                .iter()
-                .zip(&spectrum[first..first + w.len()])
-                .map(|(w, s)| w * s)
-                .sum();
+            *o = dot(w, &spectrum[first..first + w.len()]);
         }
     }
+}
+
+/// Lanes of the dot product: independent partial sums the compiler keeps in SIMD
+/// registers. The summation order is fixed, so results do not depend on threads.
+const DOT_LANES: usize = 8;
+
+/// `Σ a[i]·b[i]` with [`DOT_LANES`] partial sums, then the tail.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; DOT_LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(DOT_LANES), b.chunks_exact(DOT_LANES));
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for lane in 0..DOT_LANES {
+            acc[lane] += x[lane] * y[lane];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// The bins `begin..end` band `[lo, hi]` visits under `range` (module doc).
