@@ -1,0 +1,3 @@
+//! The binary's commands, one file per command.
+
+pub mod datasets;
