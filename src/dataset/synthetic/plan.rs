@@ -48,7 +48,7 @@ pub struct ClipPlan {
     pub dropout: f64,
     /// Expected number of random ghost notes per bar.
     pub ghosts_per_bar: f64,
-    /// Level of each layer (0 = muted), in the order of [`LAYERS`].
+    /// Level of each layer (0 = muted): kick, snare, hat, perc, bass, chord.
     pub layer_gain: [f32; LAYERS],
     /// Drum timbres: kick, snare, hat, perc.
     pub drums: [DrumTimbre; 4],

@@ -32,11 +32,13 @@ pub fn render(plan: &ClipPlan, seconds: f64, sample_rate: u32) -> Vec<f32> {
     // Beat k of the grid is beat (k + start_beat) of the pattern's bars.
     let mut bar_start = -(plan.start_beat as isize);
     let mut degree = 0;
-    let mut bar_index = 0u32;
+    let mut bars_left_on_chord = plan.bars_per_chord;
     while bar_start < r.beats.len() as isize - 1 {
-        if bar_index % plan.bars_per_chord == 0 && bar_index > 0 {
+        if bars_left_on_chord == 0 {
             degree = PROGRESSION_DEGREES[r.draw.below(PROGRESSION_DEGREES.len())];
+            bars_left_on_chord = plan.bars_per_chord;
         }
+        bars_left_on_chord -= 1;
         let bar = Bar {
             start_beat: bar_start,
             root: plan.root_midi + degree,
@@ -60,7 +62,6 @@ pub fn render(plan: &ClipPlan, seconds: f64, sample_rate: u32) -> Vec<f32> {
             r.play(&bar, &ghost, ghost.vel);
         }
         bar_start += bpb as isize;
-        bar_index += 1;
     }
     r.master();
     r.out
@@ -180,8 +181,8 @@ impl Renderer<'_> {
         let mut pink = 0.0f32;
         let mut peak = 0.0f32;
         for y in out.iter_mut() {
-            pink += NOISE_SMOOTHING * (noise.next() - pink);
-            *y += level * (NOISE_LOW_GAIN * pink + NOISE_WHITE_GAIN * noise.next());
+            pink += NOISE_SMOOTHING * (noise.sample() - pink);
+            *y += level * (NOISE_LOW_GAIN * pink + NOISE_WHITE_GAIN * noise.sample());
             peak = peak.max(y.abs());
         }
         if peak > 0.0 {
