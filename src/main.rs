@@ -1,4 +1,9 @@
 //! The `tempora` command line.
+//!
+//! `main` stays tiny and owns the exit codes:
+//! - 0: success;
+//! - 1: the command ran but some of its work failed (e.g. some tasks of `run`);
+//! - 2: an error stopped the command (printed with its chain of causes).
 
 mod cli;
 
@@ -6,30 +11,43 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Reproducible studies of CNN filter shapes for music audio.
-#[derive(Parser)]
-#[command(name = "tempora", version, about)]
+/// Declarative, reproducible studies of CNN filter shapes for music audio.
+///
+/// Start with `tempora reproduce` (Table 1 of Pons & Serra, ICASSP 2017), or
+/// write a spec (see experiments/) and use `plan`, `run`, `status`, `report`.
+#[derive(Debug, Parser)]
+#[command(name = "tempora", version, about, long_about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Subcommand)]
+#[derive(Debug, Subcommand)]
 enum Command {
-    /// Compute the paper's log-mel features of an audio file (or a dataset).
+    /// Compute the paper's log-mel features of an audio file (--out x.npy) or of a dataset.
     Features(cli::features::FeaturesArgs),
+    /// Inspect datasets and write the synthetic corpus as wav files.
+    Datasets(cli::datasets::DatasetsArgs),
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Features(args) => cli::features::run(args),
+        Command::Datasets(args) => cli::datasets::run(args),
     };
     match result {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
         }
     }
 }

@@ -1,3 +1,5 @@
-//! The binary's commands, one file per command (each an `Args` struct and a `run`).
+//! The binary's commands, one file per command: each has a `clap::Args`
+//! struct and a `run(args) -> anyhow::Result<ExitCode>`.
 
+pub mod datasets;
 pub mod features;

@@ -32,8 +32,7 @@ pub struct ClipPlan {
     pub drift_period: f64,
     /// Phase of the tempo drift (radians).
     pub drift_phase: f64,
-    /// Where in the bar the clip starts (beats), and the fraction of a beat
-    /// before the first beat.
+    /// Beat of the bar the clip starts in (0 = the downbeat).
     pub start_beat: u32,
     /// Fraction of a beat elapsed at time 0.
     pub start_phase: f64,
@@ -49,7 +48,7 @@ pub struct ClipPlan {
     pub dropout: f64,
     /// Expected number of random ghost notes per bar.
     pub ghosts_per_bar: f64,
-    /// Level of each layer (0 = muted), in the order of [`LAYERS`].
+    /// Level of each layer (0 = muted): kick, snare, hat, perc, bass, chord.
     pub layer_gain: [f32; LAYERS],
     /// Drum timbres: kick, snare, hat, perc.
     pub drums: [DrumTimbre; 4],

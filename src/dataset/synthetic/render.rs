@@ -18,54 +18,79 @@ const GHOST_VELOCITY: (f32, f32) = (0.15, 0.35);
 
 /// Renders `seconds` of the clip at `sample_rate`.
 pub fn render(plan: &ClipPlan, seconds: f64, sample_rate: u32) -> Vec<f32> {
-    let sr = sample_rate as f32;
     let len = (seconds * sample_rate as f64).round() as usize;
-    let mut out = vec![0.0f32; len];
-    let beats = beat_grid(plan, seconds);
-    let mut d = Draw::new(plan.render_seed);
-    let mut noise = Noise::new(plan.render_seed ^ 0x9E37_79B9_7F4A_7C15);
+    let mut r = Renderer {
+        out: vec![0.0f32; len],
+        plan,
+        beats: beat_grid(plan, seconds),
+        draw: Draw::new(plan.render_seed),
+        noise: Noise::new(plan.render_seed ^ NOISE_SEED_SALT),
+        sr: sample_rate as f32,
+    };
     let bpb = plan.beats_per_bar as usize;
     let pattern: &[Hit] = STYLES[plan.class].variants[plan.variant];
     // Beat k of the grid is beat (k + start_beat) of the pattern's bars.
-    let first_bar_beat = -(plan.start_beat as isize);
-    let mut bar_start = first_bar_beat;
+    let mut bar_start = -(plan.start_beat as isize);
     let mut degree = 0;
-    let mut bar_index = 0u32;
-    while bar_start < beats.len() as isize - 1 {
-        if bar_index % plan.bars_per_chord == 0 && bar_index > 0 {
-            degree = PROGRESSION_DEGREES[d.below(PROGRESSION_DEGREES.len())];
+    let mut bars_left_on_chord = plan.bars_per_chord;
+    while bar_start < r.beats.len() as isize - 1 {
+        if bars_left_on_chord == 0 {
+            degree = PROGRESSION_DEGREES[r.draw.below(PROGRESSION_DEGREES.len())];
+            bars_left_on_chord = plan.bars_per_chord;
         }
+        bars_left_on_chord -= 1;
         let bar = Bar {
             start_beat: bar_start,
             root: plan.root_midi + degree,
         };
         for hit in pattern {
-            if d.chance(plan.dropout) {
+            if r.draw.chance(plan.dropout) {
                 continue;
             }
-            let vel = hit.vel * d.rangef(0.8, 1.0);
-            play(
-                &mut out, plan, &beats, &bar, hit, vel, &mut d, &mut noise, sr,
-            );
+            let vel = hit.vel * r.draw.rangef(HIT_VELOCITY_JITTER, 1.0);
+            r.play(&bar, hit, vel);
         }
-        let ghosts = (plan.ghosts_per_bar * d.unit() * 2.0).round() as usize;
+        // Uniform on [0, 2·rate]: `ghosts_per_bar` ghost notes per bar on average.
+        let ghosts = (plan.ghosts_per_bar * r.draw.unit() * 2.0).round() as usize;
         for _ in 0..ghosts {
-            let sixteenth = d.below(bpb * 4);
             let ghost = Hit {
-                at: sixteenth as f32 / 4.0,
-                role: GHOST_ROLES[d.below(GHOST_ROLES.len())],
-                vel: d.rangef(GHOST_VELOCITY.0, GHOST_VELOCITY.1),
+                at: r.draw.below(bpb * 4) as f32 / 4.0, // on a sixteenth
+                role: GHOST_ROLES[r.draw.below(GHOST_ROLES.len())],
+                vel: r.draw.rangef(GHOST_VELOCITY.0, GHOST_VELOCITY.1),
                 len: 0.0,
             };
-            play(
-                &mut out, plan, &beats, &bar, &ghost, ghost.vel, &mut d, &mut noise, sr,
-            );
+            r.play(&bar, &ghost, ghost.vel);
         }
         bar_start += bpb as isize;
-        bar_index += 1;
     }
-    master(&mut out, plan, &mut noise, sr);
-    out
+    r.master();
+    r.out
+}
+
+/// Salt separating the noise stream from the per-hit draws of the same seed.
+const NOISE_SEED_SALT: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Background noise: a one-pole low-passed ("pinkish") part plus a little
+/// white noise; the smoothing coefficient puts the low-pass corner near
+/// 350 Hz at 44.1 kHz, the gains give the two parts similar loudness.
+const NOISE_SMOOTHING: f32 = 0.05;
+const NOISE_LOW_GAIN: f32 = 3.0;
+const NOISE_WHITE_GAIN: f32 = 0.2;
+
+/// RMS assumed for a (near) silent mix when scaling the background noise.
+const RMS_FLOOR: f32 = 1e-4;
+
+/// Lowest random velocity factor of a pattern hit (the highest is 1).
+const HIT_VELOCITY_JITTER: f32 = 0.8;
+
+/// The state of one clip being rendered.
+struct Renderer<'a> {
+    out: Vec<f32>,
+    plan: &'a ClipPlan,
+    beats: Vec<f64>,
+    draw: Draw,
+    noise: Noise,
+    sr: f32,
 }
 
 /// The bar being rendered.
@@ -104,71 +129,65 @@ fn time_at(beats: &[f64], position: f64) -> Option<f64> {
     Some(t0 + (position - k as f64) * (t1 - t0))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn play(
-    out: &mut [f32],
-    plan: &ClipPlan,
-    beats: &[f64],
-    bar: &Bar,
-    hit: &Hit,
-    vel: f32,
-    d: &mut Draw,
-    noise: &mut Noise,
-    sr: f32,
-) {
-    let at = swing(hit.at, plan.swing8, plan.swing16) as f64;
-    let jitter = d.range(-plan.humanize, plan.humanize);
-    let Some(t) = time_at(beats, bar.start_beat as f64 + at) else {
-        return;
-    };
-    let t = t + jitter;
-    if t < 0.0 {
-        return;
-    }
-    let start = (t * sr as f64) as usize;
-    let beat_seconds = 60.0 / plan.bpm as f32;
-    let hold = (hit.len * beat_seconds * sr) as usize;
-    let g = &plan.layer_gain;
-    match hit.role {
-        Role::Kick => render_drum(out, start, vel * g[0], &plan.drums[0], sr, noise),
-        Role::Snare => render_drum(out, start, vel * g[1], &plan.drums[1], sr, noise),
-        Role::Hat => render_drum(out, start, vel * g[2], &plan.drums[2], sr, noise),
-        Role::Perc => render_drum(out, start, vel * g[3], &plan.drums[3], sr, noise),
-        Role::Bass(interval) if g[4] > 0.0 => {
-            let f = midi_hz(bar.root + interval as i32);
-            render_note(out, start, hold, &[f], vel * g[4], &plan.bass, sr);
+impl Renderer<'_> {
+    /// Plays one hit of `bar` with velocity `vel` (swing and humanisation applied).
+    fn play(&mut self, bar: &Bar, hit: &Hit, vel: f32) {
+        let (plan, sr) = (self.plan, self.sr);
+        let at = swing(hit.at, plan.swing8, plan.swing16) as f64;
+        let jitter = self.draw.range(-plan.humanize, plan.humanize);
+        let Some(t) = time_at(&self.beats, bar.start_beat as f64 + at) else {
+            return;
+        };
+        let t = t + jitter;
+        if t < 0.0 {
+            return;
         }
-        Role::Chord if g[5] > 0.0 => {
-            let base = bar.root + 12 * plan.chord_octaves;
-            let third = if plan.minor { 3 } else { 4 };
-            let f = [midi_hz(base), midi_hz(base + third), midi_hz(base + 7)];
-            render_note(out, start, hold, &f, vel * g[5], &plan.chord, sr);
+        let start = (t * sr as f64) as usize;
+        let hold = (hit.len * 60.0 / plan.bpm as f32 * sr) as usize;
+        let g = &plan.layer_gain;
+        let (out, noise) = (&mut self.out, &mut self.noise);
+        match hit.role {
+            Role::Kick => render_drum(out, start, vel * g[0], &plan.drums[0], sr, noise),
+            Role::Snare => render_drum(out, start, vel * g[1], &plan.drums[1], sr, noise),
+            Role::Hat => render_drum(out, start, vel * g[2], &plan.drums[2], sr, noise),
+            Role::Perc => render_drum(out, start, vel * g[3], &plan.drums[3], sr, noise),
+            Role::Bass(interval) if g[4] > 0.0 => {
+                let f = midi_hz(bar.root + interval as i32);
+                render_note(out, start, hold, &[f], vel * g[4], &plan.bass, sr);
+            }
+            Role::Chord if g[5] > 0.0 => {
+                let base = bar.root + 12 * plan.chord_octaves;
+                let third = if plan.minor { 3 } else { 4 };
+                let f = [midi_hz(base), midi_hz(base + third), midi_hz(base + 7)];
+                render_note(out, start, hold, &f, vel * g[5], &plan.chord, sr);
+            }
+            Role::Bass(_) | Role::Chord => {}
         }
-        Role::Bass(_) | Role::Chord => {}
     }
-}
 
-/// Master bus: one-pole low-pass, background noise relative to the RMS, peak level.
-fn master(out: &mut [f32], plan: &ClipPlan, noise: &mut Noise, sr: f32) {
-    let a = 1.0 - (-std::f32::consts::TAU * plan.lowpass_hz / sr).exp();
-    let mut lp = 0.0f32;
-    let mut energy = 0.0f64;
-    for y in out.iter_mut() {
-        lp += a * (*y - lp);
-        *y = lp;
-        energy += (lp as f64) * (lp as f64);
-    }
-    let rms = (energy / out.len().max(1) as f64).sqrt() as f32;
-    let level = plan.noise_level * rms.max(1e-4);
-    let mut pink = 0.0f32;
-    let mut peak = 0.0f32;
-    for y in out.iter_mut() {
-        pink += 0.05 * (noise.next() - pink);
-        *y += level * (pink * 3.0 + 0.2 * noise.next());
-        peak = peak.max(y.abs());
-    }
-    if peak > 0.0 {
-        let gain = plan.peak / peak;
-        out.iter_mut().for_each(|y| *y *= gain);
+    /// Master bus: one-pole low-pass, background noise relative to the RMS, peak level.
+    fn master(&mut self) {
+        let (out, plan, noise, sr) = (&mut self.out, self.plan, &mut self.noise, self.sr);
+        let a = 1.0 - (-std::f32::consts::TAU * plan.lowpass_hz / sr).exp();
+        let mut lp = 0.0f32;
+        let mut energy = 0.0f64;
+        for y in out.iter_mut() {
+            lp += a * (*y - lp);
+            *y = lp;
+            energy += (lp as f64) * (lp as f64);
+        }
+        let rms = (energy / out.len().max(1) as f64).sqrt() as f32;
+        let level = plan.noise_level * rms.max(RMS_FLOOR);
+        let mut pink = 0.0f32;
+        let mut peak = 0.0f32;
+        for y in out.iter_mut() {
+            pink += NOISE_SMOOTHING * (noise.sample() - pink);
+            *y += level * (NOISE_LOW_GAIN * pink + NOISE_WHITE_GAIN * noise.sample());
+            peak = peak.max(y.abs());
+        }
+        if peak > 0.0 {
+            let gain = plan.peak / peak;
+            out.iter_mut().for_each(|y| *y *= gain);
+        }
     }
 }

@@ -60,11 +60,10 @@ impl ClassStats {
     pub fn bpm_at(&self, u: f64) -> f64 {
         let u = u.clamp(0.0, 1.0);
         let q = &self.bpm_quantiles;
-        for i in 1..QUANTILE_LEVELS.len() {
-            let (lo, hi) = (QUANTILE_LEVELS[i - 1], QUANTILE_LEVELS[i]);
-            if u <= hi {
-                let t = (u - lo) / (hi - lo);
-                return q[i - 1] + t * (q[i] - q[i - 1]);
+        for (level, bpm) in QUANTILE_LEVELS.windows(2).zip(q.windows(2)) {
+            if u <= level[1] {
+                let t = (u - level[0]) / (level[1] - level[0]);
+                return bpm[0] + t * (bpm[1] - bpm[0]);
             }
         }
         q[q.len() - 1]

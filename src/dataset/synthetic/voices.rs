@@ -23,7 +23,7 @@ impl Noise {
 
     /// Next sample, uniform in [-1, 1).
     #[inline]
-    pub fn next(&mut self) -> f32 {
+    pub fn sample(&mut self) -> f32 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -78,7 +78,7 @@ pub fn render_drum(
             excess *= sweep;
         }
         if t.noise_mix > 0.0 {
-            let n = noise.next();
+            let n = noise.sample();
             lp += t.noise_lowpass * (n - lp);
             let filtered = if t.noise_highpass { n - lp } else { lp };
             s += t.noise_mix * filtered;
@@ -130,25 +130,26 @@ pub fn render_note(
     if start >= out.len() {
         return;
     }
-    // Rotating phasors (cos, sin) per partial: 4 multiplications per sample.
-    let mut rot = [(0.0f64, 0.0f64); MAX_PARTIALS];
-    let mut z = [(0.0f64, 0.0f64); MAX_PARTIALS];
-    let mut amp = [0.0f64; MAX_PARTIALS];
+    // Rotating phasors per partial: 4 multiplications per sample.
+    let mut partials = [Partial::default(); MAX_PARTIALS];
     let mut n = 0;
     let norm = 1.0 / freqs.len().max(1) as f64;
     for &f in freqs.iter().take(MAX_PARTIALS / 4) {
         for (k, &a) in t.harmonics.iter().enumerate() {
             let hz = f as f64 * (k + 1) as f64;
-            if a <= 0.0 || hz >= 0.45 * sr as f64 {
+            if a <= 0.0 || hz >= NYQUIST_MARGIN * sr as f64 {
                 continue;
             }
             let w = TAU * hz / sr as f64;
-            rot[n] = (w.cos(), w.sin());
-            z[n] = (1.0, 0.0);
-            amp[n] = a as f64 * norm;
+            partials[n] = Partial {
+                z: (1.0, 0.0),
+                rot: (w.cos(), w.sin()),
+                amp: a as f64 * norm,
+            };
             n += 1;
         }
     }
+    let partials = &mut partials[..n];
     let attack = (t.attack * sr).max(1.0);
     let decay = (-1.0 / (t.decay_tau * sr)).exp();
     let release = (-1.0 / (t.release_tau * sr)).exp();
@@ -156,11 +157,10 @@ pub fn render_note(
     for (i, y) in out[start..].iter_mut().enumerate() {
         let rise = (i as f32 / attack).min(1.0);
         let mut s = 0.0f64;
-        for p in 0..n {
-            let (c, si) = z[p];
-            let (rc, rs) = rot[p];
-            z[p] = (c * rc - si * rs, c * rs + si * rc);
-            s += amp[p] * z[p].1;
+        for p in partials.iter_mut() {
+            let ((c, si), (rc, rs)) = (p.z, p.rot);
+            p.z = (c * rc - si * rs, c * rs + si * rc);
+            s += p.amp * p.z.1;
         }
         *y += vel * rise * env * s as f32;
         env *= if i < len { decay } else { release };
@@ -169,6 +169,18 @@ pub fn render_note(
         }
     }
 }
+
+/// One sinusoidal partial: its phasor (cos, sin), the per-sample rotation
+/// and the amplitude.
+#[derive(Debug, Clone, Copy, Default)]
+struct Partial {
+    z: (f64, f64),
+    rot: (f64, f64),
+    amp: f64,
+}
+
+/// Partials above this fraction of the sample rate are left out (no aliasing).
+const NYQUIST_MARGIN: f64 = 0.45;
 
 /// Frequency of a MIDI note number (A4 = 69 = 440 Hz).
 pub fn midi_hz(note: i32) -> f32 {
@@ -191,7 +203,7 @@ mod tests {
     #[test]
     fn noise_is_bounded_and_centred() {
         let mut n = Noise::new(7);
-        let xs: Vec<f32> = (0..100_000).map(|_| n.next()).collect();
+        let xs: Vec<f32> = (0..100_000).map(|_| n.sample()).collect();
         assert!(xs.iter().all(|x| (-1.0..1.0).contains(x)));
         let mean = xs.iter().sum::<f32>() / xs.len() as f32;
         assert!(mean.abs() < 0.02, "{mean}");

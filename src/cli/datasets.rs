@@ -1,0 +1,225 @@
+//! `tempora datasets`: look at datasets without training anything.
+//!
+//! - `tempora datasets synth --size small --out DIR [--seed S]` writes the
+//!   embedded synthetic corpus as `DIR/<Class>/synth-NNNN.wav` so people can
+//!   listen to it (and load it back as `folder:DIR`).
+//! - `tempora datasets show <dataset>` prints classes and track counts.
+//!
+//! Owns only the command-line surface; generation and listing live in
+//! `tempora::dataset`.
+
+use std::fs;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use tempora::dataset::synthetic::DEFAULT_SEED;
+use tempora::dataset::{DatasetSource, SyntheticClip, SyntheticSize, TrackSource};
+
+/// Arguments of `tempora datasets`.
+#[derive(Debug, clap::Args)]
+pub struct DatasetsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: DatasetsCommand,
+}
+
+/// The `datasets` sub-commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum DatasetsCommand {
+    /// Write the embedded synthetic corpus as wav files (DIR/<Class>/synth-NNNN.wav).
+    ///
+    /// The files can be listened to, and loaded back as the dataset `folder:DIR`.
+    Synth(SynthArgs),
+    /// Print a dataset's classes and track counts.
+    ///
+    /// DATASET is `synthetic:tiny|small|full[@seed]`, `ballroom:/path/to/BallroomData`
+    /// (or `ballroom` with TEMPORA_BALLROOM set) or `folder:/path`.
+    Show(ShowArgs),
+}
+
+/// Arguments of `tempora datasets synth`.
+#[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    /// Corpus size: tiny (8 × 6 × 12 s), small (8 × 25 × 30 s) or full (698 × 30 s).
+    #[arg(long, default_value = "small")]
+    pub size: SyntheticSize,
+    /// Output directory (created if needed; existing clips are overwritten).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Corpus seed.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+    /// Sample format of the wav files.
+    #[arg(long, value_enum, default_value_t = WavFormat::Int16)]
+    pub format: WavFormat,
+}
+
+/// Sample format of written wav files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WavFormat {
+    /// 16-bit integer PCM (small, plays everywhere).
+    Int16,
+    /// 32-bit float (bit-exact copy of the generated samples).
+    Float32,
+}
+
+/// Arguments of `tempora datasets show`.
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The dataset, e.g. `synthetic:small` or `ballroom:/data/BallroomData`.
+    pub dataset: DatasetSource,
+}
+
+/// Runs `tempora datasets …`.
+pub fn run(args: DatasetsArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        DatasetsCommand::Synth(args) => synth(args),
+        DatasetsCommand::Show(args) => show(args),
+    }
+}
+
+fn synth(args: SynthArgs) -> anyhow::Result<ExitCode> {
+    let source = DatasetSource::Synthetic {
+        size: args.size,
+        seed: args.seed,
+    };
+    let dataset = source.load()?;
+    for class in &dataset.classes {
+        let dir = args.out.join(class);
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let clips: Vec<&SyntheticClip> = dataset
+        .tracks
+        .iter()
+        .filter_map(|t| match &t.source {
+            TrackSource::Synthetic(clip) => Some(clip),
+            TrackSource::File(_) => None,
+        })
+        .collect();
+    let started = Instant::now();
+    let bar = ProgressBar::new(clips.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} clips ({eta} left)")?
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("writing {source}"));
+    let results: Vec<(String, anyhow::Result<f64>)> = clips
+        .par_iter()
+        .map(|clip| {
+            let path = args.out.join(format!("{}.wav", clip.id()));
+            let written = write_clip(clip, &path, args.format).map(|()| clip.seconds);
+            bar.inc(1);
+            (clip.id(), written)
+        })
+        .collect();
+    bar.finish_and_clear();
+    let mut seconds = 0.0;
+    let mut failed = 0;
+    for (id, result) in results {
+        match result {
+            Ok(s) => seconds += s,
+            Err(err) => {
+                failed += 1;
+                eprintln!("{id}: {err:#}");
+            }
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "wrote {} clips ({:.1} min of audio) to {} in {elapsed:.1} s ({:.0}× real time); \
+         load them back as the dataset folder:{}",
+        clips.len() - failed,
+        seconds / 60.0,
+        args.out.display(),
+        seconds / elapsed.max(1e-9),
+        args.out.display(),
+    );
+    if failed > 0 {
+        eprintln!("{failed} clip(s) could not be written");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Generates one clip and writes it atomically (temp file in the target
+/// directory, then rename).
+fn write_clip(clip: &SyntheticClip, path: &Path, format: WavFormat) -> anyhow::Result<()> {
+    let audio = clip.generate();
+    let dir = path.parent().context("output path has no directory")?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    let (bits_per_sample, sample_format) = match format {
+        WavFormat::Int16 => (16, hound::SampleFormat::Int),
+        WavFormat::Float32 => (32, hound::SampleFormat::Float),
+    };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: audio.sample_rate,
+        bits_per_sample,
+        sample_format,
+    };
+    {
+        let mut writer = hound::WavWriter::new(BufWriter::new(tmp.as_file_mut()), spec)?;
+        for &x in &audio.samples {
+            match format {
+                WavFormat::Int16 => writer.write_sample(to_i16(x))?,
+                WavFormat::Float32 => writer.write_sample(x)?,
+            }
+        }
+        writer.finalize()?;
+    }
+    tmp.persist(path)
+        .with_context(|| format!("cannot rename into {}", path.display()))?;
+    Ok(())
+}
+
+/// Full-scale conversion to 16-bit PCM, clamped to [-1, 1].
+fn to_i16(x: f32) -> i16 {
+    (x.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16
+}
+
+fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let dataset = args.dataset.load()?;
+    let counts = dataset.class_counts();
+    println!(
+        "{}: {} classes, {} tracks",
+        dataset.name,
+        dataset.classes.len(),
+        dataset.tracks.len()
+    );
+    println!(
+        "{:<16} {:>7} {:>9} {:>14}",
+        "class", "tracks", "seconds", "tempo (BPM)"
+    );
+    for (label, (class, count)) in dataset.classes.iter().zip(&counts).enumerate() {
+        let clips = dataset
+            .tracks
+            .iter()
+            .filter(|t| t.label == label)
+            .filter_map(|t| match &t.source {
+                TrackSource::Synthetic(clip) => Some(clip),
+                TrackSource::File(_) => None,
+            });
+        let (mut seconds, mut lo, mut hi) = (0.0f64, f64::INFINITY, 0.0f64);
+        for clip in clips {
+            let bpm = clip.plan().bpm;
+            seconds += clip.seconds;
+            (lo, hi) = (lo.min(bpm), hi.max(bpm));
+        }
+        if seconds > 0.0 {
+            println!(
+                "{class:<16} {count:>7} {seconds:>9.0} {:>14}",
+                format!("{lo:.0}–{hi:.0}")
+            );
+        } else {
+            // Durations of files need decoding; `tempora features` reports them.
+            println!("{class:<16} {count:>7} {:>9} {:>14}", "-", "-");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
