@@ -226,28 +226,34 @@ fn which_rows_ran(table: &Table, input: &ReportInput) -> String {
             }
         }
     }
+    // A list that ends a sentence: "none" when empty, no doubled full stop.
     let list = |items: &[String]| {
-        if items.is_empty() {
+        let text = if items.is_empty() {
             "none".to_owned()
         } else {
             items.join(", ")
+        };
+        if text.ends_with('.') {
+            text
+        } else {
+            text + "."
         }
     };
     let mut out = String::from("## Which rows ran\n\n");
     let _ = writeln!(
         out,
-        "- Ran on all {} folds: {}.",
+        "- Ran on all {} folds: {}",
         input.folds,
         list(&complete)
     );
-    let _ = writeln!(out, "- Ran on some folds only: {}.", list(&partial));
+    let _ = writeln!(out, "- Ran on some folds only: {}", list(&partial));
     let _ = writeln!(
         out,
-        "- Planned but no results (ours shows {MISSING}): {}.",
+        "- Planned but no results (ours shows {MISSING}): {}",
         list(&missing)
     );
     let names: Vec<String> = input.paper_only.iter().map(|p| p.name.clone()).collect();
-    let _ = writeln!(out, "- Paper only, {NOT_REPRODUCED}: {}.", list(&names));
+    let _ = writeln!(out, "- Paper only, {NOT_REPRODUCED}: {}", list(&names));
     out.push_str("- A hop a model is not planned at shows \u{2014} in every column of that hop.\n");
     out
 }

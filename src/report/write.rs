@@ -30,6 +30,17 @@ pub(crate) struct StagedDir {
     files: Vec<String>,
 }
 
+/// Refuses to replace anything but a directory at `target`.
+fn check_target(target: &Path) -> Result<(), ReportError> {
+    if target.exists() && !target.is_dir() {
+        return Err(ReportError::Input(format!(
+            "`{}` exists and is not a directory; move it away or choose another report directory",
+            target.display()
+        )));
+    }
+    Ok(())
+}
+
 fn io_error(path: &Path, source: std::io::Error) -> ReportError {
     ReportError::Io {
         path: path.to_owned(),
@@ -50,6 +61,7 @@ impl StagedDir {
                     target.display()
                 ))
             })?;
+        check_target(target)?;
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
@@ -114,28 +126,33 @@ impl StagedDir {
         } = self;
         let parent = temp.path().parent().map(Path::to_owned).unwrap_or_default();
         let name = target.file_name().map(|n| n.to_string_lossy().into_owned());
+        check_target(&target)?;
+        // The previous report moves into a temporary directory of its own,
+        // which deletes it when dropped (on success) and is removed empty
+        // when the move itself fails.
         let old = if target.exists() {
-            let old = tempfile::Builder::new()
+            let holder = tempfile::Builder::new()
                 .prefix(&format!(".{}.old-", name.unwrap_or_default()))
                 .tempdir_in(&parent)
-                .map_err(|e| io_error(&parent, e))?
-                .keep();
+                .map_err(|e| io_error(&parent, e))?;
+            let old = holder.path().join("report");
             fs::rename(&target, &old).map_err(|e| io_error(&target, e))?;
-            Some(old)
+            Some((holder, old))
         } else {
             None
         };
-        let staged = temp.keep();
-        if let Err(e) = fs::rename(&staged, &target) {
-            if let Some(old) = &old {
-                // Put the previous report back; the staged one is removed.
+        if let Err(e) = fs::rename(temp.path(), &target) {
+            if let Some((_, old)) = &old {
+                // Put the previous report back; `temp` removes the new one.
                 let _ = fs::rename(old, &target);
             }
-            let _ = fs::remove_dir_all(&staged);
             return Err(io_error(&target, e));
         }
-        if let Some(old) = old {
-            fs::remove_dir_all(&old).map_err(|e| io_error(&old, e))?;
+        // The staged directory now is the target: do not let `temp` delete it.
+        let _ = temp.keep();
+        if let Some((holder, _)) = old {
+            let path = holder.path().to_owned();
+            holder.close().map_err(|e| io_error(&path, e))?;
         }
         Ok((target, files))
     }
@@ -164,6 +181,20 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["exp"]);
+    }
+
+    /// A target that cannot be replaced (a file in the way) is left as it
+    /// was, and nothing else remains beside it.
+    #[test]
+    fn a_failed_commit_leaves_the_target_and_no_trace() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("exp");
+        let mut staged = StagedDir::new(&target).unwrap();
+        staged.write("a.txt", b"a").unwrap();
+        fs::write(&target, "not a directory").unwrap();
+        assert!(staged.commit().is_err());
+        assert_eq!(fs::read_to_string(&target).unwrap(), "not a directory");
+        assert_eq!(fs::read_dir(root.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -7,7 +7,10 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{padded_range, series_color, DrawResult, Plot, FAMILY};
+use super::{
+    draw_legend, padded_range, series_color, split_legend, DrawResult, Mark, Plot, FAMILY,
+    LEGEND_WIDTH,
+};
 use crate::report::frame::Table;
 use crate::report::PaperOnlyRow;
 
@@ -17,6 +20,24 @@ const PANEL_WIDTH: u32 = 620;
 const HEIGHT: u32 = 520;
 /// Marker radius in pixels.
 const MARKER: i32 = 5;
+
+/// A log-axis tick label: `1k`, `2k`, `5k`, `10k`, … `1M` at 1, 2 and 5 × 10^k;
+/// empty between them so the labels do not run into each other.
+fn log_tick(x: &f64) -> String {
+    if !x.is_finite() || *x <= 0.0 {
+        return String::new();
+    }
+    let power = x.log10().floor();
+    let mantissa = (x / 10f64.powf(power)).round() as u32;
+    if ![1, 2, 5].contains(&mantissa) {
+        return String::new();
+    }
+    match x.round() as u64 {
+        n if n >= 1_000_000 => format!("{}M", n / 1_000_000),
+        n if n >= 1_000 => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
+}
 
 /// The accuracy-vs-parameters figure.
 pub(crate) struct AccuracyPlot<'a> {
@@ -65,17 +86,19 @@ impl<'a> AccuracyPlot<'a> {
             (lo.min(p), hi.max(p))
         });
         if lo > hi {
-            (1.0, 10.0)
-        } else {
-            (lo / 2.0, hi * 2.0)
+            return (1.0, 10.0);
         }
+        // Whole decades, with room for the markers at both ends.
+        (
+            10f64.powf((lo / 1.5).log10().floor()),
+            10f64.powf((hi * 1.5).log10().ceil()),
+        )
     }
 
     fn draw_panel<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
         hop_index: usize,
-        legend: bool,
     ) -> DrawResult<DB> {
         let hop = self.table.hops[hop_index];
         let (x0, x1) = self.x_range();
@@ -90,7 +113,8 @@ impl<'a> AccuracyPlot<'a> {
             .configure_mesh()
             .x_desc("#params (log scale)")
             .y_desc("song-level accuracy (%)")
-            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_labels(20)
+            .x_label_formatter(&log_tick)
             .label_style((FAMILY, 13))
             .axis_desc_style((FAMILY, 15))
             .light_line_style(WHITE.mix(0.0))
@@ -98,10 +122,7 @@ impl<'a> AccuracyPlot<'a> {
         for reference in self.paper_only {
             let y = 100.0 * reference.accuracy;
             let style = ShapeStyle::from(&BLACK.mix(0.6)).stroke_width(1);
-            chart
-                .draw_series(DashedLineSeries::new([(x0, y), (x1, y)], 6, 4, style))?
-                .label(format!("{} (paper only)", reference.name))
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], style));
+            chart.draw_series(DashedLineSeries::new([(x0, y), (x1, y)], 6, 4, style))?;
         }
         for (i, row) in self.table.rows.iter().enumerate() {
             let cell = &row.cells[hop_index];
@@ -125,19 +146,7 @@ impl<'a> AccuracyPlot<'a> {
             let ours = cell
                 .song_mean
                 .map(|m| Circle::new((x, 100.0 * m), MARKER, color.filled()));
-            chart
-                .draw_series(ours)?
-                .label(row.model.clone())
-                .legend(move |(x, y)| Circle::new((x + 8, y), MARKER, color.filled()));
-        }
-        if legend {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .label_font((FAMILY, 12))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.4))
-                .draw()?;
+            chart.draw_series(ours)?;
         }
         Ok(())
     }
@@ -147,19 +156,43 @@ impl Plot for AccuracyPlot<'_> {
     const STEM: &'static str = "accuracy_vs_params";
 
     fn size(&self) -> (u32, u32) {
-        (PANEL_WIDTH * self.table.hops.len().max(1) as u32, HEIGHT)
+        let panels = PANEL_WIDTH * self.table.hops.len().max(1) as u32;
+        (panels + LEGEND_WIDTH, HEIGHT)
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let area = area.titled(
-            "Song-level accuracy vs #params — ● ours (mean ± std over folds), □ paper",
+            "Song-level accuracy vs #params: dots = ours (mean ± std over folds), squares = paper",
             (FAMILY, 18),
         )?;
-        let panels = area.split_evenly((1, self.table.hops.len().max(1)));
-        let last = self.table.hops.len().saturating_sub(1);
+        let (plots, legend) = split_legend(&area);
+        let panels = plots.split_evenly((1, self.table.hops.len().max(1)));
         for (i, panel) in panels.iter().enumerate().take(self.table.hops.len()) {
-            self.draw_panel(panel, i, i == last)?;
+            self.draw_panel(panel, i)?;
         }
-        Ok(())
+        let models = self.table.rows.iter().enumerate();
+        let mut entries: Vec<_> = models
+            .map(|(i, row)| (row.model.clone(), series_color(i), Mark::Dot))
+            .collect();
+        entries.extend(
+            self.paper_only
+                .iter()
+                .map(|p| (format!("{} (paper only)", p.name), BLACK, Mark::Reference)),
+        );
+        draw_legend(&legend, &entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_tick;
+
+    #[test]
+    fn log_ticks_label_one_two_five_only() {
+        let labels: Vec<String> = [1e3, 2e3, 3e3, 5e3, 1e4, 5e5, 2e6, 7e6]
+            .iter()
+            .map(log_tick)
+            .collect();
+        assert_eq!(labels, ["1k", "2k", "", "5k", "10k", "500k", "2M", ""]);
     }
 }

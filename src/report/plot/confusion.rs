@@ -57,8 +57,8 @@ impl Plot for ConfusionPlot {
     const STEM: &'static str = "confusion";
 
     fn size(&self) -> (u32, u32) {
-        let side = (self.side() + LABEL_ROOM + 40) as u32;
-        (side.max(480), side + TITLE_ROOM as u32)
+        let side = (self.side() + LABEL_ROOM) as u32;
+        ((side + 40).max(480), side + TITLE_ROOM as u32)
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
@@ -118,6 +118,16 @@ impl Plot for ConfusionPlot {
                 below,
             ))?;
         }
+        let axis = TextStyle::from((FAMILY, 14).into_font());
+        let bottom = (self.size().1 as i32) - 6;
+        let below = axis.clone().pos(Pos::new(HPos::Center, VPos::Bottom));
+        area.draw(&Text::new(
+            "predicted class",
+            (x0 + self.side() / 2, bottom),
+            below,
+        ))?;
+        let above = axis.pos(Pos::new(HPos::Right, VPos::Bottom));
+        area.draw(&Text::new("true class", (x0 - 8, y0 - 4), above))?;
         Ok(())
     }
 }

@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{padded_range, series_color, DrawResult, Plot, FAMILY};
+use super::{
+    draw_legend, padded_range, series_color, split_legend, DrawResult, Mark, Plot, FAMILY,
+    LEGEND_WIDTH,
+};
 use crate::train::EpochMetrics;
 
 /// Panel size in pixels.
@@ -106,6 +109,7 @@ impl CurvesPlot {
             .build_cartesian_2d(1.0..last_epoch, l0.max(0.0)..l1)?;
         loss.configure_mesh()
             .x_desc("epoch")
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .y_desc("cross-entropy")
             .label_style((FAMILY, 12))
             .axis_desc_style((FAMILY, 14))
@@ -119,6 +123,7 @@ impl CurvesPlot {
             .build_cartesian_2d(1.0..last_epoch, 0.0..100.0)?;
         acc.configure_mesh()
             .x_desc("epoch")
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .y_desc("chunk accuracy (%)")
             .label_style((FAMILY, 12))
             .axis_desc_style((FAMILY, 14))
@@ -139,16 +144,8 @@ impl CurvesPlot {
             acc.draw_series(LineSeries::new(
                 at(|p| 100.0 * p.val_accuracy),
                 color.stroke_width(2),
-            ))?
-            .label(curve.model.clone())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)));
+            ))?;
         }
-        acc.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FAMILY, 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()?;
         Ok(())
     }
 }
@@ -157,18 +154,32 @@ impl Plot for CurvesPlot {
     const STEM: &'static str = "training_curves";
 
     fn size(&self) -> (u32, u32) {
-        (2 * PANEL.0, PANEL.1 * self.hops.len().max(1) as u32 + 40)
+        let height = PANEL.1 * self.hops.len().max(1) as u32 + 40;
+        (2 * PANEL.0 + LEGEND_WIDTH, height)
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let area = area.titled("Training curves (mean over folds per epoch)", (FAMILY, 18))?;
-        let panels = area.split_evenly((self.hops.len().max(1), 2));
+        let (plots, legend) = split_legend(&area);
+        let panels = plots.split_evenly((self.hops.len().max(1), 2));
         for ((hop, curves), pair) in self.hops.iter().zip(panels.chunks(2)) {
             if let [left, right] = pair {
                 self.draw_row((left, right), *hop, curves)?;
             }
         }
-        Ok(())
+        // One entry per model, in spec (colour) order, whatever hop it ran at.
+        let mut models: Vec<(usize, &str)> = self
+            .hops
+            .iter()
+            .flat_map(|(_, curves)| curves.iter().map(|c| (c.color, c.model.as_str())))
+            .collect();
+        models.sort_unstable();
+        models.dedup();
+        let entries: Vec<_> = models
+            .into_iter()
+            .map(|(color, model)| (model.to_owned(), series_color(color), Mark::Line))
+            .collect();
+        draw_legend(&legend, &entries)
     }
 }
 

@@ -79,7 +79,7 @@ impl Plot for FiltersPlot<'_> {
             chart
                 .configure_mesh()
                 .x_labels(3)
-                .y_labels(3)
+                .y_labels(5)
                 .y_label_formatter(&|y| format!("{y:.2}"))
                 .x_label_formatter(&|x| format!("{x:.0}"))
                 .label_style((FAMILY, 10))

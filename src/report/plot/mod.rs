@@ -119,6 +119,58 @@ pub(crate) fn series_color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
+/// Width of a legend column beside a figure's panels, in pixels.
+pub(crate) const LEGEND_WIDTH: u32 = 250;
+/// Legend line spacing in pixels.
+const LEGEND_STEP: i32 = 22;
+
+/// How a legend entry is marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mark {
+    /// A filled dot.
+    Dot,
+    /// A solid line.
+    Line,
+    /// A thin dashed grey line (paper-only references).
+    Reference,
+}
+
+/// Draws a legend column on `area` (beside the panels, so it never hides
+/// data): one line per `(label, colour, mark)`.
+pub(crate) fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, RGBColor, Mark)],
+) -> DrawResult<DB> {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    let text = TextStyle::from((FAMILY, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    let (x, mut y) = (14, 70);
+    for (label, color, mark) in entries {
+        match mark {
+            Mark::Dot => area.draw(&Circle::new((x + 7, y), 5, color.filled()))?,
+            Mark::Line => area.draw(&PathElement::new(
+                [(x, y), (x + 14, y)],
+                color.stroke_width(2),
+            ))?,
+            Mark::Reference => {
+                let style = ShapeStyle::from(&BLACK.mix(0.6)).stroke_width(1);
+                area.draw(&PathElement::new([(x, y), (x + 5, y)], style))?;
+                area.draw(&PathElement::new([(x + 9, y), (x + 14, y)], style))?;
+            }
+        }
+        area.draw(&Text::new(label.clone(), (x + 20, y), text.clone()))?;
+        y += LEGEND_STEP;
+    }
+    Ok(())
+}
+
+/// Splits `area` into the panels' part and a legend column on the right.
+pub(crate) fn split_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+) -> (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>) {
+    let width = area.dim_in_pixel().0;
+    area.split_horizontally(width.saturating_sub(LEGEND_WIDTH))
+}
+
 /// Lower and upper bounds of `values` with a margin of `pad` × span
 /// (at least `min_span`), or `fallback` when there are no finite values.
 pub(crate) fn padded_range(
