@@ -119,12 +119,11 @@ fn results_json_is_one_object_per_fold() {
     let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
     assert_eq!(rows.len(), input.runs.len());
     let first = rows[0].as_object().unwrap();
-    let keys: Vec<&str> = first.keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = first.keys().map(String::as_str).collect();
+    keys.sort_unstable();
     let mut expected = report::frame::PER_FOLD_COLUMNS.to_vec();
     expected.sort_unstable();
-    let mut keys_sorted = keys.clone();
-    keys_sorted.sort_unstable();
-    assert_eq!(keys_sorted, expected);
+    assert_eq!(keys, expected);
     // Spec order: the first model's first hop's first fold.
     assert_eq!(
         (first["model"].as_str(), first["hop"].as_u64()),

@@ -7,7 +7,7 @@
 //! module never reads the cache, the spec or the training code. It only checks
 //! that the pieces agree with each other ([`ReportInput::validate`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -122,7 +122,7 @@ impl ReportInput {
                 )));
             }
         }
-        let mut seen = BTreeMap::new();
+        let mut seen = BTreeSet::new();
         for run in &self.runs {
             let m = &run.metrics;
             let at = format!("run (model `{}`, hop {}, fold {})", m.model, m.hop, m.fold);
@@ -143,7 +143,7 @@ impl ReportInput {
                     self.folds
                 )));
             }
-            if seen.insert((index, m.hop, m.fold), ()).is_some() {
+            if !seen.insert((index, m.hop, m.fold)) {
                 return Err(ReportError::Input(format!("{at}: given twice")));
             }
             if m.confusion.iter().any(|row| row.len() != m.confusion.len()) {

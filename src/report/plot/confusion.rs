@@ -45,38 +45,11 @@ impl ConfusionPlot {
     fn side(&self) -> i32 {
         CELL * self.matrix.len().max(1) as i32
     }
-}
 
-/// `WHITE` blended towards [`DARK`] by `share` (0..1).
-fn shade(share: f64) -> RGBColor {
-    let mix = |w: u8, d: u8| (f64::from(w) + (f64::from(d) - f64::from(w)) * share).round() as u8;
-    RGBColor(mix(255, DARK.0), mix(255, DARK.1), mix(255, DARK.2))
-}
-
-impl Plot for ConfusionPlot {
-    const STEM: &'static str = "confusion";
-
-    fn size(&self) -> (u32, u32) {
-        let side = (self.side() + LABEL_ROOM) as u32;
-        ((side + 40).max(480), side + TITLE_ROOM as u32)
-    }
-
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let centre = Pos::new(HPos::Center, VPos::Center);
-        let title =
-            TextStyle::from((FAMILY, 17).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
-        let width = self.size().0 as i32;
-        area.draw(&Text::new(
-            self.title.clone(),
-            (width / 2, 10),
-            title.clone(),
-        ))?;
-        area.draw(&Text::new(
-            "rows: true class, columns: predicted class; shade = share of the row",
-            (width / 2, 36),
-            TextStyle::from((FAMILY, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
+    /// The shaded cells with their counts.
+    fn draw_cells<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let (x0, y0) = (LABEL_ROOM, TITLE_ROOM);
+        let centre = Pos::new(HPos::Center, VPos::Center);
         let count_style = |dark: bool| {
             TextStyle::from((FAMILY, 15).into_font())
                 .pos(centre)
@@ -103,6 +76,36 @@ impl Plot for ConfusionPlot {
                 area.draw(&Text::new(count.to_string(), at, count_style(share > 0.5)))?;
             }
         }
+        Ok(())
+    }
+}
+
+/// `WHITE` blended towards [`DARK`] by `share` (0..1).
+fn shade(share: f64) -> RGBColor {
+    let mix = |w: u8, d: u8| (f64::from(w) + (f64::from(d) - f64::from(w)) * share).round() as u8;
+    RGBColor(mix(255, DARK.0), mix(255, DARK.1), mix(255, DARK.2))
+}
+
+impl Plot for ConfusionPlot {
+    const STEM: &'static str = "confusion";
+
+    fn size(&self) -> (u32, u32) {
+        let side = (self.side() + LABEL_ROOM) as u32;
+        ((side + 40).max(480), side + TITLE_ROOM as u32)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let title =
+            TextStyle::from((FAMILY, 17).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+        let width = self.size().0 as i32;
+        area.draw(&Text::new(self.title.clone(), (width / 2, 10), title))?;
+        area.draw(&Text::new(
+            "rows: true class, columns: predicted class; shade = share of the row",
+            (width / 2, 36),
+            TextStyle::from((FAMILY, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+        self.draw_cells(area)?;
+        let (x0, y0) = (LABEL_ROOM, TITLE_ROOM);
         let label = TextStyle::from((FAMILY, 13).into_font());
         for (i, name) in self.class_names.iter().enumerate() {
             let mid = CELL * i as i32 + CELL / 2;

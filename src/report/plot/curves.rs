@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -70,6 +71,36 @@ pub(crate) fn mean_over_folds<'a>(
         .collect()
 }
 
+/// A chart of something per epoch on `area`: epochs 1..=`last_epoch` on x,
+/// `y` on y, mesh drawn.
+fn epoch_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    y_desc: &str,
+    last_epoch: f64,
+    y: (f64, f64),
+) -> Result<EpochChart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FAMILY, 16))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(52)
+        .build_cartesian_2d(1.0..last_epoch, y.0..y.1)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_desc(y_desc)
+        .label_style((FAMILY, 12))
+        .axis_desc_style((FAMILY, 14))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    Ok(chart)
+}
+
+/// A chart with epochs on x and a float on y.
+type EpochChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
 /// The training-curves figure: one row of two panels per hop.
 pub(crate) struct CurvesPlot {
     hops: Vec<(usize, Vec<ModelCurve>)>,
@@ -98,37 +129,22 @@ impl CurvesPlot {
             .iter()
             .flat_map(|c| c.points.iter().flat_map(|p| [p.train_loss, p.val_loss]));
         let (l0, l1) = padded_range(losses, 0.05, 0.1, (0.0, 1.0));
-        let mut loss = ChartBuilder::on(panels.0)
-            .caption(
-                format!("hop {hop}: loss (solid training, dashed validation)"),
-                (FAMILY, 16),
-            )
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(52)
-            .build_cartesian_2d(1.0..last_epoch, l0.max(0.0)..l1)?;
-        loss.configure_mesh()
-            .x_desc("epoch")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_desc("cross-entropy")
-            .label_style((FAMILY, 12))
-            .axis_desc_style((FAMILY, 14))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
-        let mut acc = ChartBuilder::on(panels.1)
-            .caption(format!("hop {hop}: validation accuracy"), (FAMILY, 16))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(52)
-            .build_cartesian_2d(1.0..last_epoch, 0.0..100.0)?;
-        acc.configure_mesh()
-            .x_desc("epoch")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_desc("chunk accuracy (%)")
-            .label_style((FAMILY, 12))
-            .axis_desc_style((FAMILY, 14))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
+        let loss_caption = format!("hop {hop}: loss (solid training, dashed validation)");
+        let mut loss = epoch_chart(
+            panels.0,
+            &loss_caption,
+            "cross-entropy",
+            last_epoch,
+            (l0.max(0.0), l1),
+        )?;
+        let acc_caption = format!("hop {hop}: validation accuracy");
+        let mut acc = epoch_chart(
+            panels.1,
+            &acc_caption,
+            "chunk accuracy (%)",
+            last_epoch,
+            (0.0, 100.0),
+        )?;
         for curve in curves {
             let color = series_color(curve.color);
             let points = &curve.points;
