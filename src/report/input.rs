@@ -95,6 +95,11 @@ pub struct ReportInput {
     pub code_version: String,
     /// Wall-clock seconds of the experiment run (not of the report).
     pub wall_seconds: f64,
+    /// Remarks shown under the header and the terminal title, one per line
+    /// (e.g. "no CUDA device: ran the quick profile; `just reproduce paper`
+    /// forces the paper protocol").
+    #[serde(default)]
+    pub notes: Vec<String>,
     /// Class names in label order (confusion-matrix axes); may be empty.
     pub class_names: Vec<String>,
     /// Table 1's rows, in spec order.

@@ -180,6 +180,9 @@ pub fn render_text(table: &Table, input: &ReportInput) -> String {
          song-level accuracy in %, mean ± sample std over folds\n",
         input.experiment, input.profile, input.dataset.name, input.dataset.tracks, input.device
     );
+    for note in &input.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
     out.push_str(&line(&header));
     let total: usize = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
     out.push_str(&"-".repeat(total));
@@ -286,6 +289,12 @@ pub fn render_table1_md(table: &Table, input: &ReportInput) -> String {
     out.push_str("| | |\n|---|---|\n");
     for (key, value) in header {
         let _ = writeln!(out, "| {key} | {value} |");
+    }
+    if !input.notes.is_empty() {
+        out.push('\n');
+        for note in &input.notes {
+            let _ = writeln!(out, "> {note}");
+        }
     }
     out.push_str("\n## Results (song-level accuracy, %)\n\n");
     out.push_str(&render_markdown_table(table, input));
