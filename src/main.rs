@@ -28,6 +28,8 @@ enum Command {
     Features(cli::features::FeaturesArgs),
     /// Inspect datasets and write the synthetic corpus as wav files.
     Datasets(cli::datasets::DatasetsArgs),
+    /// Regenerate reports/<experiment>/ from cached results and print Table 1.
+    Report(cli::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Features(args) => cli::features::run(args),
         Command::Datasets(args) => cli::datasets::run(args),
+        Command::Report(args) => cli::report::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,4 +1,184 @@
-//! Reports: polars aggregation of test metrics into the paper's Table 1
-//! (Markdown, CSV, JSON) and plots (plotters).
+//! Reports: every run's test metrics of an experiment, aggregated with polars
+//! into the paper's Table 1 (Markdown, CSV, JSON) beside the paper's numbers,
+//! plus plots (plotters, PNG and SVG).
 //!
-//! Must not know training internals.
+//! # Data flow
+//!
+//! ```text
+//! ReportInput ──validate──▶ per-fold DataFrame ──group by (model, hop)──▶ Table
+//!  (provenance, models      (results.csv/.json)     mean ± sample std       │
+//!   in spec order, paper                                                    ├─▶ table1.md, summary.csv
+//!   numbers, runs)                                                          ├─▶ plots (PNG + SVG)
+//!                                                                           └─▶ terminal text
+//! ```
+//!
+//! The caller gathers a [`ReportInput`] (from the cache, a fixture, memory) and
+//! calls [`write_report`]; [`render_table_text`] gives the table for a
+//! terminal. A report is a pure function of its input: no clock, no host
+//! name, no file-system walk, so the same input gives the same bytes.
+//!
+//! # Files of `reports/<experiment>/`
+//!
+//! | file | content |
+//! |---|---|
+//! | `table1.md` | provenance header, Table 1 (ours beside the paper's), which rows ran, the column legend below |
+//! | `results.csv`, `results.json` | one row per (model, hop, fold): [`frame::PER_FOLD_COLUMNS`] |
+//! | `summary.csv` | one row per planned (model, hop): [`frame::SUMMARY_COLUMNS`] |
+//! | `accuracy_vs_params`, `confusion`, `training_curves`, `filters` (`.png` + `.svg`) | see `src/report/plot/mod.rs` |
+//!
+//! The directory is replaced as a whole or not at all (see `write.rs`).
+//!
+//! # Honesty rules
+//!
+//! - An "ours" cell is computed from runs only; a (model, hop) without runs
+//!   shows `—`, never a paper number.
+//! - Partial results say how many folds they average: `(3/10 folds)`.
+//! - Paper-only rows (Marchand et al.) say "not reproduced" in every "ours" cell.
+//! - Standard deviations are *sample* standard deviations over folds
+//!   (divisor n − 1); with one fold there is none.
+//!
+//! Must not know training internals, the cache layout or the spec format.
+
+pub mod frame;
+pub mod input;
+pub mod table;
+
+mod figures;
+mod plot;
+mod write;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use figures::best_model;
+pub use frame::{HopSummary, Table, TableRow};
+pub use input::{
+    DatasetInfo, FilterGroupWeights, FilterWeights, ModelReportInfo, ReportInput, RunOutput,
+};
+
+/// Marchand & Peeters' song-level accuracy on Ballroom, as Table 1 quotes it
+/// (paper Table 1, reference [10]: 96 %). Not a neural network; not reproduced.
+pub const MARCHAND_ACCURACY: f64 = 0.96;
+
+/// What every column of `table1.md` (and the terminal table) means. The README
+/// quotes it.
+pub const LEGEND: &str = "\
+- **Model**: the model's name as in the spec, rows in spec order. Paper-only rows \
+(Marchand et al.) are methods the paper quotes and tempora does not run; they are marked \
+\"not reproduced\".
+- **#params ours**: trainable parameters of our model, counted from its architecture \
+(weights and biases of the filter banks and dense layers).
+- **#params paper**: the parameter count the paper prints; — when the paper has none.
+- **hop H ours**: our song-level accuracy at chunk hop H (frames), in %: the mean over \
+cross-validation folds of the share of test songs whose majority vote over their chunks is \
+right, ± the *sample* standard deviation over folds (divisor n − 1). `(k/n folds)` marks a mean \
+over only k of the n planned folds. — means no run of this model at this hop has finished \
+(or the spec does not run it at this hop): it is never filled with a paper number.
+- **hop H paper**: the paper's mean song-level accuracy at hop H, in %; — when the paper \
+reports none. † marks a paper-only method the paper quotes once, whatever the hop.
+- **hop H Δ**: ours − paper, in percentage points; — unless both exist.
+- Per-fold numbers (chunk- and song-level accuracy, epochs run, best epoch, training seconds, \
+device) are in `results.csv`/`results.json`; per-(model, hop) aggregates, chunk-level \
+accuracy included, in `summary.csv`.
+";
+
+/// A method the paper quotes for comparison but tempora does not run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaperOnlyRow {
+    /// Name as the table shows it.
+    pub name: String,
+    /// The paper's song-level accuracy (0..1).
+    pub accuracy: f64,
+}
+
+impl PaperOnlyRow {
+    /// Marchand & Peeters (modulation scale spectrum), 96 % (Table 1, [10]).
+    pub fn marchand_peeters() -> Self {
+        Self {
+            name: "Marchand et al.".to_owned(),
+            accuracy: MARCHAND_ACCURACY,
+        }
+    }
+}
+
+/// Errors of building or writing a report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    /// The input's pieces disagree (unknown model, duplicate run, …).
+    #[error("report input: {0}")]
+    Input(String),
+    /// Polars failed while building or writing a table.
+    #[error("building the results table failed: {0}")]
+    Polars(#[from] polars::prelude::PolarsError),
+    /// Reading or writing a file failed.
+    #[error("{}: {source} (check that the directory is writable and the disk not full)", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Drawing a plot failed.
+    #[error("drawing plot `{plot}` failed: {message}")]
+    Plot {
+        /// Plot file stem.
+        plot: &'static str,
+        /// What the plotting library said.
+        message: String,
+    },
+}
+
+/// What [`write_report`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSummary {
+    /// The report directory.
+    pub dir: PathBuf,
+    /// Names of the files written in it, in writing order.
+    pub files: Vec<String>,
+    /// Table 1 as numbers.
+    pub table: Table,
+    /// Table 1 as terminal text ([`render_table_text`]).
+    pub text: String,
+    /// Plots left out, one line each with the reason.
+    pub skipped_plots: Vec<String>,
+}
+
+/// Builds Table 1 from `input` (validated first).
+pub fn build_table(input: &ReportInput) -> Result<Table, ReportError> {
+    input.validate()?;
+    frame::build_table(input, &frame::per_fold_frame(input)?)
+}
+
+/// Table 1 as plain text for the terminal (`just reproduce` prints it).
+pub fn render_table_text(input: &ReportInput) -> Result<String, ReportError> {
+    Ok(table::render_text(&build_table(input)?, input))
+}
+
+/// Writes the report of `input` to `out_dir` (e.g. `reports/<experiment>`),
+/// replacing any previous report there as a whole; on error the previous
+/// report is left as it was and nothing else remains.
+pub fn write_report(input: &ReportInput, out_dir: &Path) -> Result<ReportSummary, ReportError> {
+    input.validate()?;
+    let per_fold = frame::per_fold_frame(input)?;
+    let table = frame::build_table(input, &per_fold)?;
+    let mut staged = write::StagedDir::new(out_dir)?;
+    staged.write(
+        "table1.md",
+        table::render_table1_md(&table, input).as_bytes(),
+    )?;
+    staged.write_csv("results.csv", &per_fold)?;
+    staged.write_json("results.json", &per_fold)?;
+    staged.write_csv("summary.csv", &frame::summary_frame(&table)?)?;
+    let skipped_plots = figures::write_figures(input, &table, &mut staged)?;
+    let (dir, files) = staged.commit()?;
+    let text = table::render_text(&table, input);
+    Ok(ReportSummary {
+        dir,
+        files,
+        table,
+        text,
+        skipped_plots,
+    })
+}

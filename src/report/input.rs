@@ -1,0 +1,167 @@
+//! What a report is built from: provenance (dataset, profile, protocol,
+//! device, code version, spec hash, wall time), the models in spec order with
+//! the paper's numbers, and every finished run's [`TestMetrics`] and
+//! [`EpochMetrics`].
+//!
+//! The caller gathers these (from the cache, from a fixture, from memory); this
+//! module never reads the cache, the spec or the training code. It only checks
+//! that the pieces agree with each other ([`ReportInput::validate`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{PaperOnlyRow, ReportError};
+use crate::train::{EpochMetrics, TestMetrics};
+
+/// The dataset an experiment ran on, as the report header names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    /// Dataset name (e.g. `ballroom`, `synthetic-tiny`).
+    pub name: String,
+    /// Number of tracks.
+    pub tracks: usize,
+    /// Content hash of the track list and audio (hex).
+    pub content_hash: String,
+}
+
+/// One row of Table 1 as the spec defines it, with the paper's numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelReportInfo {
+    /// Model name as in the spec (e.g. `O-net + P-net`).
+    pub name: String,
+    /// Trainable parameters of our model (computed from its architecture).
+    pub params: usize,
+    /// Parameters the paper reports, when it reports this model.
+    pub paper_params: Option<usize>,
+    /// Chunk hops (frames) the spec runs this model at, in spec order.
+    pub hops: Vec<usize>,
+    /// The paper's mean song-level accuracy per hop, as a fraction in 0..1
+    /// (the paper prints percent: 76.66 % is `0.7666`).
+    pub paper_accuracy: BTreeMap<usize, f64>,
+}
+
+/// Everything one (model, hop, fold) run produced that a report uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOutput {
+    /// The test metrics JSON of the run (model, hop and fold are read from it).
+    pub metrics: TestMetrics,
+    /// The per-epoch metrics CSV of the run, in epoch order.
+    pub epochs: Vec<EpochMetrics>,
+}
+
+/// Filters of one length of a trained model's first layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterGroupWeights {
+    /// Filter length in frames (the `n` of a 1×n filter).
+    pub length: usize,
+    /// Each filter's weights, `length` values, in time order.
+    pub filters: Vec<Vec<f32>>,
+}
+
+/// The first-layer 1×n filters of one trained model (plain numbers, so the
+/// report does not depend on burn). Only temporal (1×n) filters are drawn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterWeights {
+    /// Model name as in the spec.
+    pub model: String,
+    /// Chunk hop of the run the weights come from.
+    pub hop: usize,
+    /// Fold of the run the weights come from.
+    pub fold: usize,
+    /// Filter groups, one per distinct length, in the order the caller gives.
+    pub groups: Vec<FilterGroupWeights>,
+}
+
+/// Everything a report is built from. See the module documentation of
+/// [`crate::report`] for what each field becomes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportInput {
+    /// Experiment name (the report directory is `reports/<experiment>/`).
+    pub experiment: String,
+    /// Hash of the spec the runs were planned from (hex).
+    pub spec_hash: String,
+    /// Profile the experiment ran under (e.g. `paper`, `quick`).
+    pub profile: String,
+    /// Dataset name, size and content hash.
+    pub dataset: DatasetInfo,
+    /// One-line protocol summary (folds, epochs, schedule, …) for the header.
+    pub protocol: String,
+    /// Folds every (model, hop) is planned to run (10 in the paper).
+    pub folds: usize,
+    /// Device the runs used, in words.
+    pub device: String,
+    /// Code version (crate version and git revision).
+    pub code_version: String,
+    /// Wall-clock seconds of the experiment run (not of the report).
+    pub wall_seconds: f64,
+    /// Remarks shown under the header and the terminal title, one per line
+    /// (e.g. "no CUDA device: ran the quick profile; `just reproduce paper`
+    /// forces the paper protocol").
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Class names in label order (confusion-matrix axes); may be empty.
+    pub class_names: Vec<String>,
+    /// Table 1's rows, in spec order.
+    pub models: Vec<ModelReportInfo>,
+    /// Methods the paper quotes but tempora does not run (Table 1:
+    /// [`PaperOnlyRow::marchand_peeters`]); shown after the models.
+    pub paper_only: Vec<PaperOnlyRow>,
+    /// Every finished run, in any order.
+    pub runs: Vec<RunOutput>,
+    /// First-layer filters of one trained model, when available.
+    pub filters: Option<FilterWeights>,
+}
+
+impl ReportInput {
+    /// Checks that the pieces agree: model names are unique, every run belongs
+    /// to a model and hop of the spec with a fold below [`Self::folds`], no
+    /// (model, hop, fold) appears twice, and confusion matrices are square.
+    pub fn validate(&self) -> Result<(), ReportError> {
+        let mut names = BTreeMap::new();
+        for (index, model) in self.models.iter().enumerate() {
+            if names.insert(model.name.as_str(), index).is_some() {
+                return Err(ReportError::Input(format!(
+                    "model `{}` is listed twice; model names must be unique",
+                    model.name
+                )));
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for run in &self.runs {
+            let m = &run.metrics;
+            let at = format!("run (model `{}`, hop {}, fold {})", m.model, m.hop, m.fold);
+            let Some(&index) = names.get(m.model.as_str()) else {
+                return Err(ReportError::Input(format!(
+                    "{at}: no such model in the spec; regenerate the cache or fix the model list"
+                )));
+            };
+            if !self.models[index].hops.contains(&m.hop) {
+                return Err(ReportError::Input(format!(
+                    "{at}: the spec does not run this model at hop {}",
+                    m.hop
+                )));
+            }
+            if m.fold >= self.folds {
+                return Err(ReportError::Input(format!(
+                    "{at}: fold is out of range (the protocol has {} folds)",
+                    self.folds
+                )));
+            }
+            if !seen.insert((index, m.hop, m.fold)) {
+                return Err(ReportError::Input(format!("{at}: given twice")));
+            }
+            if m.confusion.iter().any(|row| row.len() != m.confusion.len()) {
+                return Err(ReportError::Input(format!(
+                    "{at}: confusion matrix is not square"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Index of `model` in [`Self::models`] (spec order).
+    pub(crate) fn model_index(&self, model: &str) -> Option<usize> {
+        self.models.iter().position(|m| m.name == model)
+    }
+}
