@@ -105,10 +105,13 @@ fn convert(
     }
     let frames = &data[..expected * block];
     let samples = if format.channels == 1 {
-        frames
-            .chunks_exact(2)
-            .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / I16_SCALE)
-            .collect()
+        let mut mono = Vec::with_capacity(expected);
+        mono.extend(
+            frames
+                .chunks_exact(2)
+                .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / I16_SCALE),
+        );
+        mono
     } else {
         let scale = 1.0 / format.channels as f32;
         frames

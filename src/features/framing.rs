@@ -28,13 +28,9 @@ pub fn frame_count(len: usize, frame_size: usize, hop_size: usize) -> usize {
     let (len, hop) = (len as i64, hop_size as i64);
     // Smallest k whose centre s_k + N/2 reaches the end: that frame is the last.
     let to_centre = len - first_start - half;
-    let last_by_centre = if to_centre <= 0 {
-        0
-    } else {
-        (to_centre + hop - 1) / hop
-    };
+    let last_by_centre = (to_centre.max(0) as u64).div_ceil(hop as u64);
     // Frames starting at or past the end are never emitted (only matters when h > N/2).
-    let starting_before_end = (len - first_start + hop - 1) / hop;
+    let starting_before_end = ((len - first_start) as u64).div_ceil(hop as u64);
     (last_by_centre + 1).min(starting_before_end) as usize
 }
 

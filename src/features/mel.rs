@@ -143,8 +143,8 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| x * y)
         .sum();
     for (x, y) in a_chunks.zip(b_chunks) {
-        for lane in 0..DOT_LANES {
-            acc[lane] += x[lane] * y[lane];
+        for ((sum, x), y) in acc.iter_mut().zip(x).zip(y) {
+            *sum += x * y;
         }
     }
     acc.iter().sum::<f32>() + tail

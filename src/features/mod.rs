@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | frames of 2048, hop 1024, first centred on sample 0 | `framing.rs` | `FrameGenerator` defaults |
 //! | window, area-normalised ×2, zero-phase rotation | `window.rs` | `Windowing` defaults |
-//! | real FFT, 1025 bins, power `re² + im²` | `spectrogram.rs` | `Spectrum`, `MelBands(type='power')` |
+//! | FFT (two real frames per complex FFT), 1025 bins, power `re² + im²` | `spectrogram.rs` | `Spectrum`, `MelBands(type='power')` |
 //! | 40 mel-linear triangles on the HTK scale, 0–22,050 Hz, unit sum | `mel.rs` | `MelBands` defaults |
 //! | `log10(1 + 10⁴·x)` | `spectrogram.rs` | the reference implementation |
 //! | scalar or per-band mean/std | `normalise.rs` | the reference implementation (scalar) |
