@@ -29,6 +29,7 @@
 
 mod backward;
 mod cpu;
+mod kernel;
 pub mod reference;
 
 use std::sync::Arc;
