@@ -29,6 +29,7 @@ use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Int, Tensor};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -98,13 +99,14 @@ pub struct Fitted<M> {
     pub history: Vec<EpochMetrics>,
 }
 
-/// Trains the model built by `init` on `data` with the protocol `cfg`.
+/// Trains the model built by `init` on `data` with the protocol `cfg`
+/// (`classes` output classes).
 ///
 /// `checkpoint`: when given, progress is saved after every epoch and a
 /// matching checkpoint found there is resumed. `progress` is called after
 /// every epoch (also for epochs restored from a checkpoint).
 pub fn fit<B, M>(
-    init: impl FnOnce(&B::Device) -> M,
+    init: impl FnOnce(&B::Device) -> Result<M, TrainError>,
     cfg: &TrainConfig,
     classes: usize,
     data: &FoldData,
@@ -121,7 +123,7 @@ where
     let (mut model, initial) = {
         let _rng = lock_backend_rng();
         B::seed(device, derive_seed(cfg.seed, Stream::Init, 0, 0));
-        let model = init(device);
+        let model = init(device)?;
         let initial = named_tensors::<B, M>(&model)?;
         (model, initial)
     };
@@ -203,6 +205,39 @@ where
     })
 }
 
+/// One SGD step on one batch: forward (dropout drawn from the backend
+/// generator re-seeded with `dropout_seed` under [`BACKEND_RNG`]), mean
+/// cross-entropy, backward, parameter update. Returns the updated model and
+/// the batch's logits (detached, on the inner backend).
+///
+/// # Shapes
+/// `input`: `[batch, bands, frames]`, `targets`: `[batch]` → logits `[batch, classes]`.
+pub fn train_step<B, M, O>(
+    model: M,
+    optim: &mut O,
+    input: Tensor<B, 3>,
+    targets: Tensor<B, 1, Int>,
+    learning_rate: f64,
+    dropout_seed: u64,
+) -> (M, Tensor<B::InnerBackend, 2>)
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B> + Classifier<B>,
+    O: Optimizer<M, B>,
+{
+    let device = input.device();
+    let logits = {
+        let _rng = lock_backend_rng();
+        B::seed(&device, dropout_seed);
+        model.logits(input)
+    };
+    let loss = CrossEntropyLossConfig::new()
+        .init(&device)
+        .forward(logits.clone(), targets);
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    (optim.step(learning_rate, model, grads), logits.inner())
+}
+
 /// One epoch of minibatch SGD; returns the model, the mean training loss
 /// (mean of the batch means) and the training chunk accuracy.
 #[allow(clippy::too_many_arguments)]
@@ -221,23 +256,17 @@ where
     M: AutodiffModule<B> + Classifier<B>,
     O: Optimizer<M, B>,
 {
-    let loss_fn = CrossEntropyLossConfig::new().init(device);
     let order = epoch_order(train.len(), cfg.seed, epoch);
     let (mut loss_sum, mut correct, mut seen) = (0.0, 0, 0);
     // Protocol: the last incomplete training batch is dropped.
     for (step, batch) in order.chunks_exact(cfg.batch_size).enumerate() {
         let (input, targets) = train.batch::<B>(batch, device);
-        let logits = {
-            let _rng = lock_backend_rng();
-            B::seed(device, derive_seed(cfg.seed, Stream::Dropout, epoch, step));
-            model.logits(input)
-        };
-        let loss = loss_fn.forward(logits.clone(), targets);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(learning_rate, model, grads);
+        let dropout_seed = derive_seed(cfg.seed, Stream::Dropout, epoch, step);
+        let (trained, logits) =
+            train_step(model, optim, input, targets, learning_rate, dropout_seed);
+        model = trained;
         let labels: Vec<usize> = batch.iter().map(|&i| train.label(i)).collect();
-        let host = logits_to_vec::<B::InnerBackend>(logits.inner())?;
-        let (l, c) = score_rows(&host, &labels, classes, None);
+        let (l, c) = score_rows(&logits_to_vec(logits)?, &labels, classes, None);
         loss_sum += l;
         correct += c;
         seen += batch.len();
@@ -370,7 +399,7 @@ pub(crate) mod tests {
     ) -> (Vec<NamedTensorBits>, Vec<EpochMetrics>) {
         let data = toy_fold(4, 3);
         let fitted = fit::<Train, _>(
-            |device| Probe::new(24, 4, device),
+            |device| Ok(Probe::new(24, 4, device)),
             &config(epochs),
             4,
             &data,

@@ -52,7 +52,7 @@ pub mod schedule;
 pub use data::{ChunkRef, ChunkSet, ChunkSpec, FoldData, SongInfo};
 pub use evaluate::Classifier;
 pub use fit::{fit, Fitted};
-pub use run::{train_and_test, RunId};
+pub use run::{run_fold, train_and_test, RunId};
 
 /// Why a training run failed.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +74,9 @@ pub enum TrainError {
     /// A checkpoint could not be written or read.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// The architecture cannot be built.
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
     /// The backend failed (reading a tensor back, initialising a device).
     #[error("backend: {0}")]
     Backend(String),

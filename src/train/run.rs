@@ -19,11 +19,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
+use burn::backend::cuda::CudaDevice;
+use burn::backend::ndarray::NdArrayDevice;
+use burn::backend::{Autodiff, Cuda, NdArray};
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::model::ArchConfig;
+use crate::device::ComputeDevice;
+use crate::model::{ArchConfig, FilterBankBackend, FilterBankNet};
 
 use super::checkpoint::{Checkpoint, CHECKPOINT_VERSION};
 use super::data::FoldData;
@@ -31,7 +36,7 @@ use super::evaluate::{confusion, score, song_accuracy, vote, Classifier};
 use super::export::{
     encode_safetensors, epochs_csv, named_tensors, write_atomic, write_test_metrics,
 };
-use super::fit::fit;
+use super::fit::{derive_seed, fit, Stream};
 use super::{EpochMetrics, TestMetrics, TrainConfig, TrainError};
 
 /// Output file names inside a run's directory.
@@ -91,7 +96,7 @@ pub fn fingerprint(
 /// writing the outputs into `out_dir` (see the module docs).
 #[allow(clippy::too_many_arguments)]
 pub fn train_and_test<B, M>(
-    init: impl FnOnce(&B::Device) -> M,
+    init: impl FnOnce(&B::Device) -> Result<M, TrainError>,
     run: &RunId,
     arch: &ArchConfig,
     cfg: &TrainConfig,
@@ -173,4 +178,82 @@ where
         source,
     })?;
     Ok(metrics)
+}
+
+impl<B: FilterBankBackend> Classifier<B> for FilterBankNet<B> {
+    fn logits(&self, input: Tensor<B, 3>) -> Tensor<B, 2> {
+        self.forward(input)
+    }
+}
+
+/// Trains and tests one (model, hop, fold): builds [`FilterBankNet`] for
+/// `arch` (weights from the run's seed), trains it on `data` with the protocol
+/// `cfg` on `device` (`Autodiff<NdArray>` on the CPU, `Autodiff<Cuda>` on a
+/// GPU), tests the best-validation weights on `data.test`, and writes the
+/// outputs into `out_dir` (see the module docs). Resumes from the checkpoint
+/// in `out_dir` when a previous attempt of the same run was interrupted.
+/// `progress` is called after every epoch.
+pub fn run_fold(
+    run: &RunId,
+    arch: &ArchConfig,
+    cfg: &TrainConfig,
+    data: &FoldData,
+    device: ComputeDevice,
+    out_dir: &Path,
+    progress: &mut dyn FnMut(&EpochMetrics),
+) -> Result<TestMetrics, TrainError> {
+    let name = device.describe();
+    match device {
+        ComputeDevice::Cpu => run_on::<Autodiff<NdArray>>(
+            run,
+            arch,
+            cfg,
+            data,
+            &NdArrayDevice::Cpu,
+            &name,
+            out_dir,
+            progress,
+        ),
+        ComputeDevice::Cuda(index) => run_on::<Autodiff<Cuda>>(
+            run,
+            arch,
+            cfg,
+            data,
+            &CudaDevice::new(index),
+            &name,
+            out_dir,
+            progress,
+        ),
+    }
+}
+
+/// [`run_fold`] on backend `B`.
+#[allow(clippy::too_many_arguments)]
+fn run_on<B>(
+    run: &RunId,
+    arch: &ArchConfig,
+    cfg: &TrainConfig,
+    data: &FoldData,
+    device: &B::Device,
+    device_name: &str,
+    out_dir: &Path,
+    progress: &mut dyn FnMut(&EpochMetrics),
+) -> Result<TestMetrics, TrainError>
+where
+    B: AutodiffBackend + FilterBankBackend,
+    B::InnerBackend: FilterBankBackend,
+{
+    let seed = derive_seed(cfg.seed, Stream::Init, 0, 0);
+    let init = |device: &B::Device| Ok(FilterBankNet::<B>::init(arch, seed, device)?);
+    train_and_test::<B, FilterBankNet<B>>(
+        init,
+        run,
+        arch,
+        cfg,
+        data,
+        device,
+        device_name,
+        out_dir,
+        progress,
+    )
 }
