@@ -70,10 +70,12 @@ pub struct BankConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Init {
-    /// He (Kaiming) uniform, biases zero (the paper's models).
+    /// He uniform filters as Lasagne's `HeUniform()` (gain 1), Glorot-uniform
+    /// dense layers, biases zero (the paper's models, as the reference
+    /// implementation initialises them).
     #[default]
     HeUniform,
-    /// Glorot (Xavier) uniform, biases zero (the CBMI 2016 baselines).
+    /// Glorot (Xavier) uniform everywhere, biases zero (the CBMI 2016 baselines).
     GlorotUniform,
 }
 

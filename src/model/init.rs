@@ -2,20 +2,23 @@
 //! drawn on the host from a ChaCha8 stream seeded by the run's seed, in
 //! parameter order, so CPU and CUDA start from identical weights.
 //!
-//! He uniform (paper models): `U(-a, a)`, `a = sqrt(6 / fan_in)` (He et al.
-//! 2015 with the ReLU gain √2). Glorot uniform (CBMI 2016 baselines):
-//! `a = sqrt(6 / (fan_in + fan_out))`. Conv fans follow Lasagne/Keras:
-//! `fan_in = height × width` (one input channel), `fan_out = count × height × width`.
-//! Biases start at zero.
+//! The reference implementation (Lasagne) initialises the paper models'
+//! filters with `lasagne.init.HeUniform()` (gain 1): `U(-a, a)`,
+//! `a = sqrt(3 / fan_in)`; its dense layers keep Lasagne's default
+//! `GlorotUniform()`: `a = sqrt(6 / (fan_in + fan_out))`. The CBMI 2016
+//! baselines use Glorot uniform throughout. Conv fans follow Lasagne:
+//! `fan_in = height × width` (one input channel), `fan_out = count × height × width`;
+//! dense `fan_in`/`fan_out` are the input/output widths. Biases start at zero.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::arch::Init;
 
-/// Numerator of the uniform bounds: `Var(U(-a, a)) = a² / 3`, and both He
-/// (`2 / fan_in`) and Glorot (`2 / (fan_in + fan_out)`) variances give `6 / ·`.
-const UNIFORM_BOUND_NUMERATOR: f64 = 6.0;
+/// `a² = 3 σ²` for `U(-a, a)`; Lasagne `HeUniform(gain=1)` has `σ² = 1 / fan_in`.
+const HE_BOUND_NUMERATOR: f64 = 3.0;
+/// Lasagne `GlorotUniform(gain=1)` has `σ² = 2 / (fan_in + fan_out)`, so `a² = 6 / ·`.
+const GLOROT_BOUND_NUMERATOR: f64 = 6.0;
 
 /// Draws initial weights in a fixed order.
 #[derive(Debug)]
@@ -33,13 +36,24 @@ impl Initialiser {
         }
     }
 
-    /// `len` weights of a layer with the given fans.
+    /// `len` filter weights of a bank with the given fans (the network's [`Init`]).
     pub(crate) fn weights(&mut self, len: usize, fan_in: usize, fan_out: usize) -> Vec<f32> {
-        let fans = match self.init {
-            Init::HeUniform => fan_in,
-            Init::GlorotUniform => fan_in + fan_out,
+        let (numerator, fans) = match self.init {
+            Init::HeUniform => (HE_BOUND_NUMERATOR, fan_in),
+            Init::GlorotUniform => (GLOROT_BOUND_NUMERATOR, fan_in + fan_out),
         };
-        let bound = (UNIFORM_BOUND_NUMERATOR / fans.max(1) as f64).sqrt() as f32;
+        self.uniform(len, (numerator / fans.max(1) as f64).sqrt())
+    }
+
+    /// `len` dense-layer weights: Glorot uniform for every network (Lasagne's
+    /// `DenseLayer` default, which the reference implementation keeps).
+    pub(crate) fn dense_weights(&mut self, len: usize, fan_in: usize, fan_out: usize) -> Vec<f32> {
+        let fans = (fan_in + fan_out).max(1) as f64;
+        self.uniform(len, (GLOROT_BOUND_NUMERATOR / fans).sqrt())
+    }
+
+    fn uniform(&mut self, len: usize, bound: f64) -> Vec<f32> {
+        let bound = bound as f32;
         (0..len)
             .map(|_| self.rng.random_range(-bound..bound))
             .collect()
@@ -57,7 +71,7 @@ mod tests {
         let c = Initialiser::new(Init::HeUniform, 8).weights(1000, 6, 30);
         assert_eq!(a, b);
         assert_ne!(a, c);
-        let bound = 1.0f32; // sqrt(6 / 6)
+        let bound = 0.5f32.sqrt(); // sqrt(3 / 6)
         assert!(a.iter().all(|v| v.abs() < bound));
         assert!(a.iter().any(|v| v.abs() > 0.9 * bound));
     }

@@ -129,7 +129,11 @@ impl<B: FilterBankBackend> FilterBankNet<B> {
         let mut width = arch.feature_len();
         let mut dense = |rng: &mut Initialiser, out: usize| {
             let layer = Linear {
-                weight: param(rng.weights(width * out, width, out), [width, out], device),
+                weight: param(
+                    rng.dense_weights(width * out, width, out),
+                    [width, out],
+                    device,
+                ),
                 bias: Some(param(vec![0.0; out], [out], device)),
             };
             width = out;

@@ -4,10 +4,11 @@
 //! Filters are sorted by width and grouped into register blocks of
 //! [`BLOCK`] filters, zero-padded on the right to the block's widest filter
 //! (a zero tap adds an exact zero, so padding does not change any value).
-//! For each (example, band) the band's row is copied into a zero-padded
-//! buffer, and each block computes [`TILE`] consecutive window sums for all
-//! its filters at once (the row values of a tap are loaded once and reused by
-//! every filter of the block), keeping a running max and arg-max per lane.
+//! For each (example, band group) the group's rows are copied into a
+//! zero-padded buffer, and each block computes [`TILE`] consecutive window
+//! sums for all its filters at once (the row values of a tap are loaded once
+//! and reused by every filter of the block), keeping a running max and
+//! arg-max per lane over the whole group; lanes are reduced once per group.
 //! Examples run in parallel with rayon; each output element is computed by
 //! exactly one task, so results do not depend on the thread count.
 //!
@@ -49,12 +50,21 @@ pub(super) struct Dims {
     pub frames: usize,
 }
 
-/// Best window of one filter on one band: (pre-bias value, start frame).
+/// Best window of one filter over a band group: (pre-bias value, position
+/// `row * stride + start` in the group buffer).
 type Best = (f32, usize);
 
-/// A block kernel: row (zero-padded), block weights `[BLOCK × width]`, width,
+/// The rows of one pooled band group, each zero-padded to `stride` values.
+#[derive(Clone, Copy)]
+pub(super) struct Rows<'a> {
+    data: &'a [f32],
+    stride: usize,
+    count: usize,
+}
+
+/// A block kernel: the group's rows, block weights `[BLOCK × width]`, width,
 /// valid window count per filter (0 = unused slot).
-type BlockKernel = fn(&[f32], &[f32], usize, [usize; BLOCK]) -> [Best; BLOCK];
+type BlockKernel = fn(Rows<'_>, &[f32], usize, [usize; BLOCK]) -> [Best; BLOCK];
 
 /// Filters sorted by width and grouped into zero-padded register blocks.
 struct Plan {
@@ -103,18 +113,21 @@ fn select_kernel() -> BlockKernel {
     block_portable
 }
 
-/// Portable block kernel (same arithmetic as the AVX2 one).
-fn block_portable(row: &[f32], w: &[f32], width: usize, lens: [usize; BLOCK]) -> [Best; BLOCK] {
+/// Portable block kernel (same arithmetic and tie rule as the AVX2 one).
+fn block_portable(rows: Rows<'_>, w: &[f32], width: usize, lens: [usize; BLOCK]) -> [Best; BLOCK] {
     let mut best = [(f32::NEG_INFINITY, 0); BLOCK];
     for (slot, (&len, b)) in lens.iter().zip(best.iter_mut()).enumerate() {
         let wf = &w[slot * width..][..width];
-        for t in 0..len {
-            let acc = wf
-                .iter()
-                .zip(&row[t..t + width])
-                .fold(0.0f32, |acc, (&wj, &xj)| wj.mul_add(xj, acc));
-            if acc > b.0 {
-                *b = (acc, t);
+        for m in 0..rows.count {
+            let row = &rows.data[m * rows.stride..][..rows.stride];
+            for t in 0..len {
+                let acc = wf
+                    .iter()
+                    .zip(&row[t..t + width])
+                    .fold(0.0f32, |acc, (&wj, &xj)| wj.mul_add(xj, acc));
+                if acc > b.0 {
+                    *b = (acc, m * rows.stride + t);
+                }
             }
         }
     }
@@ -123,25 +136,33 @@ fn block_portable(row: &[f32], w: &[f32], width: usize, lens: [usize; BLOCK]) ->
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! AVX2 + FMA block kernel: 4 filters × 24 windows in 12 registers.
+    //! AVX2 + FMA block kernel: 4 filters × 24 windows in 12 registers; a
+    //! running max and arg-max per lane over every row of the band group,
+    //! reduced across lanes once per group.
     use std::arch::x86_64::*;
 
-    use super::{Best, BLOCK, LANES, TILE, TILE_VECS};
+    use super::{Best, Rows, BLOCK, LANES, TILE, TILE_VECS};
 
     type Acc = [[__m256; TILE_VECS]; BLOCK];
 
     /// Safe entry point; only selected after runtime detection of AVX2 and FMA.
     pub(super) fn block_kernel(
-        row: &[f32],
+        rows: Rows<'_>,
         w: &[f32],
         width: usize,
         lens: [usize; BLOCK],
     ) -> [Best; BLOCK] {
         let l_max = lens.iter().copied().max().unwrap_or(0);
-        assert!(row.len() >= l_max.div_ceil(TILE) * TILE + width && w.len() >= BLOCK * width);
-        // SAFETY: the caller selected this kernel after detecting AVX2 and FMA,
-        // and the assertion above keeps every load inside `row` and `w`.
-        unsafe { block(row, w, width, lens, l_max) }
+        assert!(
+            rows.stride >= l_max.div_ceil(TILE) * TILE + width
+                && rows.data.len() >= rows.count * rows.stride
+                && w.len() >= BLOCK * width
+                && rows.count * rows.stride < 1 << f32::MANTISSA_DIGITS
+        );
+        // SAFETY: the caller selected this kernel after detecting AVX2 and FMA;
+        // the assertion keeps every load inside `rows` and `w` and every
+        // position exact in f32.
+        unsafe { block(rows, w, width, lens, l_max) }
     }
 
     /// Window sums of `TILE` windows starting at `x` for the 4 filters.
@@ -167,7 +188,7 @@ mod avx2 {
 
     #[target_feature(enable = "avx2,fma")]
     unsafe fn block(
-        row: &[f32],
+        rows: Rows<'_>,
         w: &[f32],
         width: usize,
         lens: [usize; BLOCK],
@@ -175,53 +196,48 @@ mod avx2 {
     ) -> [Best; BLOCK] {
         let l_full = lens.iter().copied().filter(|&l| l > 0).min().unwrap_or(0);
         let lane = _mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
+        let len_v = lens.map(|l| _mm256_set1_ps(l as f32));
         let mut vmax = [[_mm256_set1_ps(f32::NEG_INFINITY); TILE_VECS]; BLOCK];
-        let mut vidx = [[_mm256_setzero_ps(); TILE_VECS]; BLOCK];
-        let (rp, wp) = (row.as_ptr(), w.as_ptr());
-        let mut t0 = 0;
-        while t0 + TILE <= l_full {
-            let acc = accumulate(rp.add(t0), wp, width);
-            for r in 0..TILE_VECS {
-                // Frame indices are below 2^24, so they are exact in f32.
-                let tv = _mm256_add_ps(_mm256_set1_ps((t0 + r * LANES) as f32), lane);
-                for f in 0..BLOCK {
-                    let gt = _mm256_cmp_ps::<_CMP_GT_OQ>(acc[f][r], vmax[f][r]);
-                    vmax[f][r] = _mm256_blendv_ps(vmax[f][r], acc[f][r], gt);
-                    vidx[f][r] = _mm256_blendv_ps(vidx[f][r], tv, gt);
+        let mut vpos = [[_mm256_setzero_ps(); TILE_VECS]; BLOCK];
+        let wp = w.as_ptr();
+        for m in 0..rows.count {
+            let rp = rows.data.as_ptr().add(m * rows.stride);
+            let row_start = (m * rows.stride) as f32;
+            let mut t0 = 0;
+            while t0 < l_max {
+                let acc = accumulate(rp.add(t0), wp, width);
+                let masked = t0 + TILE > l_full;
+                for r in 0..TILE_VECS {
+                    // Positions are below 2^24 (asserted), so exact in f32.
+                    let tv = _mm256_add_ps(_mm256_set1_ps((t0 + r * LANES) as f32), lane);
+                    let pos = _mm256_add_ps(tv, _mm256_set1_ps(row_start));
+                    for f in 0..BLOCK {
+                        let mut gt = _mm256_cmp_ps::<_CMP_GT_OQ>(acc[f][r], vmax[f][r]);
+                        if masked {
+                            let valid = _mm256_cmp_ps::<_CMP_LT_OQ>(tv, len_v[f]);
+                            gt = _mm256_and_ps(gt, valid);
+                        }
+                        vmax[f][r] = _mm256_blendv_ps(vmax[f][r], acc[f][r], gt);
+                        vpos[f][r] = _mm256_blendv_ps(vpos[f][r], pos, gt);
+                    }
                 }
+                t0 += TILE;
             }
-            t0 += TILE;
         }
         let mut best = [(f32::NEG_INFINITY, 0); BLOCK];
         for f in 0..BLOCK {
-            let (mut vals, mut idxs) = ([0.0f32; TILE], [0.0f32; TILE]);
+            let (mut vals, mut poss) = ([0.0f32; TILE], [0.0f32; TILE]);
             for r in 0..TILE_VECS {
                 _mm256_storeu_ps(vals.as_mut_ptr().add(r * LANES), vmax[f][r]);
-                _mm256_storeu_ps(idxs.as_mut_ptr().add(r * LANES), vidx[f][r]);
+                _mm256_storeu_ps(poss.as_mut_ptr().add(r * LANES), vpos[f][r]);
             }
             // Each lane kept its first maximum; across lanes the earliest wins.
-            for (&v, &i) in vals.iter().zip(&idxs) {
-                let t = i as usize;
-                if v > best[f].0 || (v == best[f].0 && t < best[f].1) {
-                    best[f] = (v, t);
+            for (&v, &p) in vals.iter().zip(&poss) {
+                let p = p as usize;
+                if v > best[f].0 || (v == best[f].0 && p < best[f].1) {
+                    best[f] = (v, p);
                 }
             }
-        }
-        while t0 < l_max {
-            let acc = accumulate(rp.add(t0), wp, width);
-            for (f, acc_f) in acc.iter().enumerate() {
-                let mut vals = [0.0f32; TILE];
-                for (r, a) in acc_f.iter().enumerate() {
-                    _mm256_storeu_ps(vals.as_mut_ptr().add(r * LANES), *a);
-                }
-                for (lane, &v) in vals.iter().enumerate() {
-                    let t = t0 + lane;
-                    if t < lens[f] && v > best[f].0 {
-                        best[f] = (v, t);
-                    }
-                }
-            }
-            t0 += TILE;
         }
         best
     }
@@ -270,7 +286,7 @@ fn forward_with(
     (out, arg)
 }
 
-/// One example: every band, every block; then bias + ReLU per (filter, group).
+/// One example: every band group, every block; then bias + ReLU.
 #[allow(clippy::too_many_arguments)]
 fn example_forward(
     xb: &[f32],
@@ -282,33 +298,35 @@ fn example_forward(
     out: &mut [f32],
     arg: &mut [i64],
 ) {
-    let (g, pool) = (
+    let (groups, pool) = (
         layout.pooled_bands(dims.bands),
         layout.pool_size(dims.bands),
     );
     let frames = dims.frames;
-    let mut best = vec![(f32::NEG_INFINITY, 0usize); out.len()];
-    let mut row = vec![0.0f32; frames + TILE + plan.max_width];
-    for m in 0..g * pool {
-        row[..frames].copy_from_slice(&xb[m * frames..][..frames]);
-        let group = m / pool;
+    let stride = frames + TILE + plan.max_width;
+    let mut buffer = vec![0.0f32; pool * stride];
+    for group in 0..groups {
+        for (m, row) in buffer.chunks_mut(stride).enumerate() {
+            row[..frames].copy_from_slice(&xb[(group * pool + m) * frames..][..frames]);
+        }
+        let rows = Rows {
+            data: &buffer,
+            stride,
+            count: pool,
+        };
         for &(filters, used, width, offset) in &plan.blocks {
             let mut lens = [0; BLOCK];
             for (l, &k) in lens.iter_mut().zip(&filters[..used]) {
                 *l = frames + 1 - layout.widths()[k];
             }
-            let found = kernel(&row, &plan.weights[offset..][..BLOCK * width], width, lens);
-            for (&k, &(v, t)) in filters[..used].iter().zip(&found) {
-                let slot = &mut best[k * g + group];
-                if v > slot.0 {
-                    *slot = (v, m * frames + t);
-                }
+            let found = kernel(rows, &plan.weights[offset..][..BLOCK * width], width, lens);
+            for (&k, &(v, pos)) in filters[..used].iter().zip(&found) {
+                let (m, t) = (pos / stride, pos % stride);
+                let i = k * groups + group;
+                out[i] = (v + bias[k]).max(0.0);
+                arg[i] = ((group * pool + m) * frames + t) as i64;
             }
         }
-    }
-    for (i, &(v, pos)) in best.iter().enumerate() {
-        out[i] = (v + bias[i / g]).max(0.0);
-        arg[i] = pos as i64;
     }
 }
 
