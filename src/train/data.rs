@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 
-use crate::dataset::{chunk_starts, ChunkPolicy, FoldSplit, ShortSongPolicy, Track};
+use crate::dataset::{song_chunks, ChunkPolicy, FoldSplit, ShortSongPolicy, ShortSongs, Track};
 use crate::features::MelSpectrogram;
 
 use super::TrainError;
@@ -58,7 +58,7 @@ pub struct ChunkSet {
     chunks: Vec<ChunkRef>,
     frames: usize,
     bands: usize,
-    dropped_songs: usize,
+    short_songs: ShortSongs,
 }
 
 /// The three splits of one cross-validation fold.
@@ -79,7 +79,8 @@ impl ChunkSet {
     /// `spec.frames`, or too short for the reference policy's last start) is
     /// either given one chunk at frame 0, zero-padded (in normalised units) to
     /// `spec.frames` ([`ShortSongPolicy::Pad`]), or left out and counted in
-    /// [`ChunkSet::dropped_songs`] ([`ShortSongPolicy::Drop`]).
+    /// [`ChunkSet::short_songs`] ([`ShortSongPolicy::Drop`]); padded songs
+    /// are counted there too (the rule of [`song_chunks`]).
     pub fn new(
         spectrograms: Arc<[MelSpectrogram]>,
         songs: Vec<SongInfo>,
@@ -94,29 +95,35 @@ impl ChunkSet {
         }
         let mut kept = Vec::with_capacity(songs.len());
         let mut chunks = Vec::new();
-        let mut dropped_songs = 0;
+        let mut short_songs = ShortSongs::default();
         for song in songs {
             let spectrogram = check_song(&spectrograms, &song, bands)?;
-            let mut starts = chunk_starts(spectrogram.frames, spec.frames, spec.hop, spec.policy);
-            if starts.is_empty() {
+            let cut = song_chunks(
+                spectrogram.frames,
+                spec.frames,
+                spec.hop,
+                spec.policy,
+                spec.short_songs,
+            );
+            if cut.short {
                 match spec.short_songs {
-                    ShortSongPolicy::Pad => starts.push(0),
-                    ShortSongPolicy::Drop => {
-                        dropped_songs += 1;
-                        continue;
-                    }
+                    ShortSongPolicy::Pad => short_songs.padded += 1,
+                    ShortSongPolicy::Drop => short_songs.dropped += 1,
                 }
+            }
+            if cut.starts.is_empty() {
+                continue;
             }
             let index = kept.len();
             chunks.extend(
-                starts
+                cut.starts
                     .into_iter()
                     .map(|start| ChunkRef { song: index, start }),
             );
             kept.push(song);
         }
         let mut set = Self::from_chunks(spectrograms, kept, bands, spec.frames, chunks)?;
-        set.dropped_songs = dropped_songs;
+        set.short_songs = short_songs;
         Ok(set)
     }
 
@@ -154,7 +161,7 @@ impl ChunkSet {
             chunks,
             frames,
             bands,
-            dropped_songs: 0,
+            short_songs: ShortSongs::default(),
         })
     }
 
@@ -178,9 +185,10 @@ impl ChunkSet {
         self.chunks.is_empty()
     }
 
-    /// Songs left out because they yield no chunk ([`ShortSongPolicy::Drop`]).
-    pub fn dropped_songs(&self) -> usize {
-        self.dropped_songs
+    /// Songs that yield no chunk under the chunk policy, padded or dropped
+    /// (see [`ShortSongs::warning`] for the line to show users).
+    pub fn short_songs(&self) -> ShortSongs {
+        self.short_songs
     }
 
     /// Input shape of one example: `(bands, frames)`.
@@ -313,11 +321,21 @@ impl FoldData {
                 .collect::<Result<Vec<_>, TrainError>>()?;
             ChunkSet::new(spectrograms.clone(), songs, bands, spec)
         };
-        Ok(Self {
+        let fold = Self {
             train: set(&split.train)?,
             validation: set(&split.validation)?,
             test: set(&split.test)?,
-        })
+        };
+        for (name, set) in [
+            ("training", &fold.train),
+            ("validation", &fold.validation),
+            ("test", &fold.test),
+        ] {
+            if let Some(warning) = set.short_songs().warning(spec.frames) {
+                tracing::warn!("{name} split: {warning}");
+            }
+        }
+        Ok(fold)
     }
 }
 
@@ -384,7 +402,7 @@ mod tests {
             &spec(ChunkPolicy::All, ShortSongPolicy::Drop),
         )
         .unwrap();
-        assert_eq!(set.dropped_songs(), 1);
+        assert_eq!(set.short_songs().dropped, 1);
         assert_eq!(set.songs().len(), 1);
         assert_eq!(set.songs()[0].track, "song1");
         assert!(set.chunks().iter().all(|c| c.song == 0));

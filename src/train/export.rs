@@ -270,7 +270,7 @@ pub fn epochs_csv(history: &[EpochMetrics]) -> String {
 /// Writes the test metrics as pretty JSON.
 pub fn write_test_metrics(path: &Path, metrics: &TestMetrics) -> Result<(), TrainError> {
     let json = serde_json::to_vec_pretty(metrics)
-        .map_err(|e| TrainError::Weights(format!("encoding {}: {e}", path.display())))?;
+        .map_err(|e| TrainError::Output(format!("encoding {}: {e}", path.display())))?;
     write_atomic(path, &json)
 }
 

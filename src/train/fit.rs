@@ -120,78 +120,15 @@ where
     M::InnerModule: Classifier<B::InnerBackend>,
 {
     check_sizes(cfg, data)?;
-    let (mut model, initial) = {
-        let _rng = lock_backend_rng();
-        B::seed(device, derive_seed(cfg.seed, Stream::Init, 0, 0));
-        let model = init(device)?;
-        let initial = named_tensors::<B, M>(&model)?;
-        (model, initial)
-    };
-    let mut state = match checkpoint.map(Checkpoint::load).transpose()?.flatten() {
-        Some(saved) => {
-            model = load_named::<B, M>(model, &saved.current, device)?;
-            saved
-        }
-        None => Progress {
-            epochs_done: 0,
-            stopped: false,
-            schedule: ScheduleState::new(cfg.learning_rate),
-            history: Vec::new(),
-            best_epoch: 0,
-            best_accuracy: f64::NEG_INFINITY,
-            current: initial,
-            best: Vec::new(),
-        },
-    };
+    let (mut model, mut state) = start::<B, M>(init, cfg, device, checkpoint)?;
     state.history.iter().for_each(|m| progress(m));
     let mut optim = SgdConfig::new().init::<B, M>();
     while !state.stopped && state.epochs_done < cfg.epochs {
-        let epoch = state.epochs_done;
-        let started = Instant::now();
-        let learning_rate = state.schedule.learning_rate;
-        let (trained, train_loss, train_accuracy) = train_epoch(
-            model,
-            &mut optim,
-            cfg,
-            classes,
-            &data.train,
-            learning_rate,
-            epoch,
-            device,
-        )?;
+        let (trained, metrics) =
+            run_epoch(model, &mut optim, &mut state, cfg, classes, data, device)?;
         model = trained;
-        if !train_loss.is_finite() {
-            return Err(TrainError::Diverged {
-                epoch: epoch + 1,
-                learning_rate,
-            });
-        }
-        let inference = model.valid();
-        let val = score(
-            &inference,
-            &data.validation,
-            classes,
-            cfg.batch_size,
-            device,
-        )?;
-        if val.accuracy > state.best_accuracy {
-            state.best_accuracy = val.accuracy;
-            state.best_epoch = epoch + 1;
-            state.best = named_tensors(&inference)?;
-        }
-        state.stopped = state.schedule.observe(&cfg.schedule, train_loss) == Decision::Stop;
-        let metrics = EpochMetrics {
-            epoch: epoch + 1,
-            train_loss,
-            train_accuracy,
-            val_loss: val.loss,
-            val_accuracy: val.accuracy,
-            learning_rate,
-            seconds: started.elapsed().as_secs_f64(),
-        };
         progress(&metrics);
         state.history.push(metrics);
-        state.epochs_done = epoch + 1;
         if let Some(checkpoint) = checkpoint {
             state.current = named_tensors::<B, M>(&model)?;
             checkpoint.save(&state)?;
@@ -203,6 +140,107 @@ where
         best_epoch: state.best_epoch,
         history: state.history,
     })
+}
+
+/// Builds the model (seeded, every lazy parameter initialised at once) and
+/// the progress to continue from: a matching checkpoint's, or a fresh one.
+fn start<B, M>(
+    init: impl FnOnce(&B::Device) -> Result<M, TrainError>,
+    cfg: &TrainConfig,
+    device: &B::Device,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<(M, Progress), TrainError>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+{
+    let (model, initial) = {
+        let _rng = lock_backend_rng();
+        B::seed(device, derive_seed(cfg.seed, Stream::Init, 0, 0));
+        let model = init(device)?;
+        let initial = named_tensors::<B, M>(&model)?;
+        (model, initial)
+    };
+    match checkpoint.map(Checkpoint::load).transpose()?.flatten() {
+        Some(saved) => Ok((load_named::<B, M>(model, &saved.current, device)?, saved)),
+        None => Ok((
+            model,
+            Progress {
+                epochs_done: 0,
+                stopped: false,
+                schedule: ScheduleState::new(cfg.learning_rate),
+                history: Vec::new(),
+                best_epoch: 0,
+                best_accuracy: f64::NEG_INFINITY,
+                current: initial,
+                best: Vec::new(),
+            },
+        )),
+    }
+}
+
+/// Runs epoch `state.epochs_done`: training, validation, best-weights
+/// bookkeeping, schedule; returns the model and the epoch's metrics.
+fn run_epoch<B, M, O>(
+    model: M,
+    optim: &mut O,
+    state: &mut Progress,
+    cfg: &TrainConfig,
+    classes: usize,
+    data: &FoldData,
+    device: &B::Device,
+) -> Result<(M, EpochMetrics), TrainError>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B> + Classifier<B>,
+    M::InnerModule: Classifier<B::InnerBackend>,
+    O: Optimizer<M, B>,
+{
+    let epoch = state.epochs_done;
+    let started = Instant::now();
+    let learning_rate = state.schedule.learning_rate;
+    let (model, train_loss, train_accuracy) = train_epoch(
+        model,
+        optim,
+        cfg,
+        classes,
+        &data.train,
+        learning_rate,
+        epoch,
+        device,
+    )?;
+    if !train_loss.is_finite() {
+        return Err(TrainError::Diverged {
+            epoch: epoch + 1,
+            learning_rate,
+        });
+    }
+    let inference = model.valid();
+    let val = score(
+        &inference,
+        &data.validation,
+        classes,
+        cfg.batch_size,
+        device,
+    )?;
+    // Protocol: keep the weights with the best validation accuracy (strictly better).
+    if val.accuracy > state.best_accuracy {
+        state.best_accuracy = val.accuracy;
+        state.best_epoch = epoch + 1;
+        state.best = named_tensors(&inference)?;
+    }
+    state.stopped = state.schedule.observe(&cfg.schedule, train_loss) == Decision::Stop;
+    let metrics = EpochMetrics {
+        epoch: epoch + 1,
+        train_loss,
+        train_accuracy,
+        val_loss: val.loss,
+        val_accuracy: val.accuracy,
+        learning_rate,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    state.epochs_done = epoch + 1;
+    Ok((model, metrics))
 }
 
 /// One SGD step on one batch: forward (dropout drawn from the backend
@@ -275,9 +313,14 @@ where
     Ok((model, loss_sum / seen_f, correct as f64 / seen_f))
 }
 
-/// Rejects protocols that cannot train: no full training batch, or no
-/// validation chunk to select a model with.
+/// Rejects protocols that cannot train: no epoch, no full training batch,
+/// or no validation chunk to select a model with.
 fn check_sizes(cfg: &TrainConfig, data: &FoldData) -> Result<(), TrainError> {
+    if cfg.epochs == 0 {
+        return Err(TrainError::Data(
+            "`epochs` is 0: at least one epoch is needed to choose the best weights".into(),
+        ));
+    }
     if cfg.batch_size == 0 || data.train.len() < cfg.batch_size {
         return Err(TrainError::Data(format!(
             "{} training chunks do not fill one batch of {}: lower `batch_size` or the chunk hop",

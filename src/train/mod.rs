@@ -27,16 +27,23 @@
 //! - [`run`]: one run end to end; [`run_fold`] dispatches it to a backend.
 //!
 //! # Determinism
-//! On the CPU, the same [`ArchConfig`], [`TrainConfig`], data and seed give
-//! bit-identical weights and metrics (except wall-clock `seconds`) whatever
-//! the thread count: the loop draws randomness only from seeds (see
-//! [`fit`](mod@fit)), host-side scores are summed in chunk order, and the model's
-//! kernels reduce in a fixed order. On CUDA, floating-point reductions
-//! (matrix products, gradient sums) may associate differently from the CPU
-//! and between GPU models, so weights agree with the CPU only to rounding and
-//! training trajectories may drift apart over epochs; a CUDA run is still
-//! repeatable on the same GPU and driver when its kernels are deterministic.
-
+//! On the CPU, the same [`crate::model::ArchConfig`], [`TrainConfig`], data and seed give
+//! bit-identical weights and metrics (except wall-clock `seconds` and the
+//! device description) whatever the rayon thread count:
+//! initial weights are drawn on the host ([`crate::model`]), the shuffle and
+//! the dropout seeds derive from the run's seed ([`fit`](mod@fit)), host-side
+//! scores are summed in chunk order, and the fused kernels reduce in a fixed
+//! order. `tests/train.rs` checks this with 1 and 2 threads.
+//!
+//! On CUDA: initial weights and shuffles are the same as on the CPU, but
+//! dropout masks come from the CUDA backend's own generator (different
+//! streams from NdArray's for the same seed), and matrix products and
+//! gradient sums may associate differently. So CUDA weights match CPU ones
+//! only for the forward pass of the same weights (to rounding, ~1e-5), and
+//! training trajectories diverge from the CPU's after the first step; a CUDA
+//! run repeated on the same GPU, driver and code is expected to repeat,
+//! as far as its kernels are deterministic.
+//!
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -74,6 +81,9 @@ pub enum TrainError {
     /// A checkpoint could not be written or read.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// An output file could not be encoded.
+    #[error("output: {0}")]
+    Output(String),
     /// The architecture cannot be built.
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),

@@ -119,7 +119,7 @@ where
         checkpoint_version: CHECKPOINT_VERSION,
     };
     let json = serde_json::to_vec_pretty(&run_file)
-        .map_err(|e| TrainError::Checkpoint(format!("encoding {}: {e}", files::RUN)))?;
+        .map_err(|e| TrainError::Output(format!("encoding {}: {e}", files::RUN)))?;
     write_atomic(&out_dir.join(files::RUN), &json)?;
 
     let started = Instant::now();
