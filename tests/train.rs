@@ -90,11 +90,12 @@ fn train(name: &str, arch: &ArchConfig, cfg: &TrainConfig, fold: usize, out: &Pa
 
 /// Song-level accuracy floors (mean over the 4 folds) of the CI regression,
 /// set from the measured runs of this exact protocol minus one chance level
-/// (1/8) of margin. Measured (20 epochs, learning rate 0.05, seed 11):
-/// O-net 0.417 (folds 0.333, 0.417, 0.500, 0.417), P-net 0.625 (0.667, 0.417,
-/// 0.750, 0.667). Chance is 0.125. Results are deterministic, so a drop below a
-/// floor means a change in features, kernels or the loop, not noise.
-const SONG_ACCURACY_FLOORS: [(&str, f64); 2] = [("O-net", 0.29), ("P-net", 0.50)];
+/// (1/8) of margin. Measured (20 epochs, learning rate 0.05, seed 11, model
+/// commit fc4968b): O-net 0.375, P-net 0.625; chance is 0.125. Results are
+/// deterministic, so a drop below a floor means a change in features,
+/// initialisation, kernels or the loop, not noise: re-measure and reset the
+/// floors with the same rule when such a change is intended.
+const SONG_ACCURACY_FLOORS: [(&str, f64); 2] = [("O-net", 0.25), ("P-net", 0.50)];
 /// Epochs of the short regression protocol.
 const REGRESSION_EPOCHS: usize = 20;
 
