@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ModelError;
+
 /// Which axis of the `bands × frames` input a bank's filters slide along.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -68,10 +70,12 @@ pub struct BankConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Init {
-    /// He (Kaiming) uniform, biases zero (the paper's models).
+    /// He uniform filters as Lasagne's `HeUniform()` (gain 1), Glorot-uniform
+    /// dense layers, biases zero (the paper's models, as the reference
+    /// implementation initialises them).
     #[default]
     HeUniform,
-    /// Glorot (Xavier) uniform, biases zero (the CBMI 2016 baselines).
+    /// Glorot (Xavier) uniform everywhere, biases zero (the CBMI 2016 baselines).
     GlorotUniform,
 }
 
@@ -88,7 +92,8 @@ pub struct ArchConfig {
     pub banks: Vec<BankConfig>,
     /// Widths of dense ReLU hidden layers after the banks (baselines: `[200]`).
     pub hidden: Vec<usize>,
-    /// Dropout probability before every dense layer after the banks (paper: 0.5).
+    /// Dropout probability before the output layer (paper and baselines: 0.5;
+    /// the baselines' hidden layer comes before it, see reference-protocol.md).
     pub dropout: f64,
     /// Output classes (Ballroom: 8).
     pub classes: usize,
@@ -129,6 +134,64 @@ impl BankConfig {
 }
 
 impl ArchConfig {
+    /// Checks that every filter fits the input, pools leave at least one value,
+    /// and the dense layers and dropout are well-formed.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let bad = |bank: &str, reason: String| ModelError::Invalid {
+            bank: bank.to_owned(),
+            reason,
+        };
+        for bank in &self.banks {
+            if bank.groups.is_empty() {
+                return Err(bad(&bank.name, "it has no filter groups".into()));
+            }
+            for g in &bank.groups {
+                let shape = format!("{}×{}", g.height, g.width);
+                if g.count == 0 || g.height == 0 || g.width == 0 {
+                    return Err(bad(
+                        &bank.name,
+                        format!("group {shape} ×{} is empty", g.count),
+                    ));
+                }
+                let fits = match bank.axis {
+                    BankAxis::Time => g.height == 1,
+                    BankAxis::Freq => g.width == 1,
+                    BankAxis::TwoD => true,
+                };
+                if !fits {
+                    let msg = format!("filter {shape} does not match axis {:?}", bank.axis);
+                    return Err(bad(&bank.name, msg));
+                }
+                if g.height > self.bands || g.width > self.frames {
+                    let msg = format!(
+                        "filter {shape} exceeds the {}×{} input; use smaller filters or longer chunks",
+                        self.bands, self.frames
+                    );
+                    return Err(bad(&bank.name, msg));
+                }
+                if bank.pooled_shape(g, self.bands, self.frames).0 == 0
+                    || bank.pooled_shape(g, self.bands, self.frames).1 == 0
+                {
+                    let msg = format!(
+                        "pooling leaves no output for filter {shape}; lower the pool factor"
+                    );
+                    return Err(bad(&bank.name, msg));
+                }
+            }
+        }
+        if self.banks.is_empty() || self.classes == 0 || self.hidden.contains(&0) {
+            let msg = "a network needs at least one bank, one class and non-empty hidden layers";
+            return Err(bad("-", msg.into()));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(bad(
+                "-",
+                format!("dropout {} must lie in [0, 1)", self.dropout),
+            ));
+        }
+        Ok(())
+    }
+
     /// Length of the concatenated bank outputs (the first dense layer's input).
     pub fn feature_len(&self) -> usize {
         self.banks

@@ -3,8 +3,102 @@
 //! vote); exports (safetensors weights, per-epoch CSV, test metrics JSON).
 //!
 //! Must not know about planning.
+//!
+//! # Entry points
+//!
+//! - [`FoldData::from_split`] cuts a fold's songs into chunks ([`ChunkSet`]s
+//!   of training, validation and test examples) from the dataset's tracks,
+//!   their normalised spectrograms and a [`crate::dataset::FoldSplit`].
+//! - [`run_fold`] trains one (model, hop, fold) with the protocol of a
+//!   [`TrainConfig`] on a [`ComputeDevice`], tests the best-validation weights,
+//!   and writes `run.json`, `best.safetensors`, `epochs.csv` and `test.json`
+//!   into its output directory (layout in [`run`]); it resumes from the
+//!   per-epoch checkpoint it keeps there when interrupted.
+//! - [`fit`] (the loop alone) and [`train_and_test`] are generic over the
+//!   backend and the model, for tests and benchmarks.
+//!
+//! # Files
+//! - [`schedule`]: the stalled-loss learning-rate schedule.
+//! - [`data`]: chunk references and the batcher.
+//! - [`fit`](mod@fit): the training loop and its randomness.
+//! - [`evaluate`]: chunk and song level scores, majority vote, confusion.
+//! - [`checkpoint`]: per-epoch checkpoints for resume.
+//! - [`export`]: safetensors weights, CSV and JSON outputs, atomic writes.
+//! - [`run`]: one run end to end; [`run_fold`] dispatches it to a backend.
+//!
+//! # Determinism
+//! On the CPU, the same [`crate::model::ArchConfig`], [`TrainConfig`], data and seed give
+//! bit-identical weights and metrics (except wall-clock `seconds` and the
+//! device description) whatever the rayon thread count:
+//! initial weights are drawn on the host ([`crate::model`]), the shuffle and
+//! the dropout seeds derive from the run's seed ([`fit`](mod@fit)), host-side
+//! scores are summed in chunk order, and the fused kernels reduce in a fixed
+//! order. `tests/train.rs` checks this with 1 and 2 threads.
+//!
+//! On CUDA: initial weights and shuffles are the same as on the CPU, but
+//! dropout masks come from the CUDA backend's own generator (different
+//! streams from NdArray's for the same seed), and matrix products and
+//! gradient sums may associate differently. So CUDA weights match CPU ones
+//! only for the forward pass of the same weights (to rounding, ~1e-5), and
+//! training trajectories diverge from the CPU's after the first step; a CUDA
+//! run repeated on the same GPU, driver and code is expected to repeat,
+//! as far as its kernels are deterministic.
+//!
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+pub mod checkpoint;
+pub mod data;
+pub mod evaluate;
+pub mod export;
+pub mod fit;
+pub mod run;
+pub mod schedule;
+
+pub use data::{ChunkRef, ChunkSet, ChunkSpec, FoldData, SongInfo};
+pub use evaluate::Classifier;
+pub use fit::{fit, Fitted};
+pub use run::{run_fold, train_and_test, RunId};
+
+/// Why a training run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The examples cannot be used as given.
+    #[error("training data: {0}")]
+    Data(String),
+    /// The training loss became NaN or infinite.
+    #[error("training diverged in epoch {epoch} (learning rate {learning_rate}): the loss is not finite; lower `learning_rate` in the spec's protocol")]
+    Diverged {
+        /// 1-based epoch.
+        epoch: usize,
+        /// Learning rate of that epoch.
+        learning_rate: f64,
+    },
+    /// Weights could not be encoded, decoded or loaded.
+    #[error("weights: {0}")]
+    Weights(String),
+    /// A checkpoint could not be written or read.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    /// An output file could not be encoded.
+    #[error("output: {0}")]
+    Output(String),
+    /// The architecture cannot be built.
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    /// The backend failed (reading a tensor back, initialising a device).
+    #[error("backend: {0}")]
+    Backend(String),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
 
 /// The stalled-loss learning-rate schedule of the reference implementation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

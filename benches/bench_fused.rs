@@ -1,0 +1,150 @@
+//! `cargo bench --bench bench_fused`: throughput of the fused time-axis filter
+//! bank on the CPU (burn `NdArray`), batch 50 of 40 × 250 inputs, for the
+//! Table 1 banks.
+//!
+//! For each model's banks it prints the forward alone (inner backend, the
+//! useful convolution FLOPs per second: 2 × width × windows per filter and
+//! band) and forward + backward through `Autodiff` (input untracked, as in
+//! training). Environment: `TEMPORA_BENCH_THREADS` (rayon threads, default 2),
+//! `TEMPORA_BENCH_STEPS` (timed repetitions, default 20),
+//! `TEMPORA_BENCH_PEAK_GFLOPS` (when set, also prints the share of that peak).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::backend::{ndarray::NdArray, Autodiff};
+use burn::tensor::{backend::Backend, Distribution, Tensor};
+use tempora::model::fused::{filter_bank, BankLayout};
+use tempora::model::{paper, ArchConfig};
+
+/// Minibatch of the paper's protocol.
+const BATCH: usize = 50;
+/// Untimed repetitions before measuring.
+const WARMUP: usize = 2;
+
+type Cpu = NdArray<f32>;
+type Ad = Autodiff<Cpu>;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Bank<B: Backend> {
+    layout: Arc<BankLayout>,
+    weight: Tensor<B, 1>,
+    bias: Tensor<B, 1>,
+}
+
+fn banks<B: Backend>(arch: &ArchConfig, device: &B::Device) -> Vec<Bank<B>> {
+    arch.banks
+        .iter()
+        .map(|bank| {
+            let layout = BankLayout::new(&bank.groups, bank.pool_freq, arch.bands, arch.frames)
+                .expect("paper banks are valid");
+            let weight = Tensor::random([layout.taps()], Distribution::Uniform(-0.2, 0.2), device);
+            let bias = Tensor::random([layout.filters()], Distribution::Uniform(-0.1, 0.1), device);
+            Bank {
+                layout: Arc::new(layout),
+                weight,
+                bias,
+            }
+        })
+        .collect()
+}
+
+/// Median seconds of `steps` runs of `f`.
+fn time(steps: usize, mut f: impl FnMut()) -> f64 {
+    (0..WARMUP).for_each(|_| f());
+    let mut secs: Vec<f64> = (0..steps)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    secs.sort_by(f64::total_cmp);
+    secs[steps / 2]
+}
+
+fn main() {
+    let threads = env_usize("TEMPORA_BENCH_THREADS", 2);
+    let steps = env_usize("TEMPORA_BENCH_STEPS", 20).max(1);
+    let peak = std::env::var("TEMPORA_BENCH_PEAK_GFLOPS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("rayon pool");
+    println!("fused filter bank, CPU, {threads} threads, batch {BATCH}, median of {steps}");
+    println!(
+        "{:<22} {:>10} {:>10} {:>9} {:>12} {:>12}",
+        "model", "fwd ms", "fwd ex/s", "GFLOP/s", "fwd+bwd ms", "fwd+bwd ex/s"
+    );
+    let models = [
+        ("O-net", paper::o_net(1)),
+        ("P-net", paper::p_net(1)),
+        ("O-net + P-net", paper::o_p_net(1)),
+        ("8x O-net + 8x P-net", paper::o_p_net(8)),
+    ];
+    for (name, arch) in models {
+        pool.install(|| {
+            let device = Default::default();
+            let x = Tensor::<Cpu, 3>::random(
+                [BATCH, arch.bands, arch.frames],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            let inner = banks::<Cpu>(&arch, &device);
+            let flops: u64 = inner
+                .iter()
+                .map(|b| b.layout.forward_flops(arch.bands, arch.frames))
+                .sum::<u64>()
+                * BATCH as u64;
+            let fwd = time(steps, || {
+                for b in &inner {
+                    let y = filter_bank(x.clone(), b.weight.clone(), b.bias.clone(), &b.layout);
+                    std::hint::black_box(y.into_data());
+                }
+            });
+            let ad = banks::<Ad>(&arch, &device);
+            let ad: Vec<Bank<Ad>> = ad
+                .into_iter()
+                .map(|b| Bank {
+                    weight: b.weight.require_grad(),
+                    bias: b.bias.require_grad(),
+                    layout: b.layout,
+                })
+                .collect();
+            let xa = Tensor::<Ad, 3>::from_inner(x.clone());
+            let train = time(steps, || {
+                let outs: Vec<Tensor<Ad, 2>> = ad
+                    .iter()
+                    .map(|b| {
+                        filter_bank(xa.clone(), b.weight.clone(), b.bias.clone(), &b.layout)
+                            .flatten(1, 2)
+                    })
+                    .collect();
+                let grads = Tensor::cat(outs, 1).sum().backward();
+                for b in &ad {
+                    std::hint::black_box(b.weight.grad(&grads));
+                }
+            });
+            let gflops = flops as f64 / fwd / 1e9;
+            let share = peak
+                .map(|p| format!(" ({:.0} % of {p} GFLOP/s)", 100.0 * gflops / p))
+                .unwrap_or_default();
+            println!(
+                "{name:<22} {:>10.2} {:>10.0} {:>9.1} {:>12.2} {:>12.0}{share}",
+                fwd * 1e3,
+                BATCH as f64 / fwd,
+                gflops,
+                train * 1e3,
+                BATCH as f64 / train
+            );
+        });
+    }
+}

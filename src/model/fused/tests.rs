@@ -1,0 +1,301 @@
+//! Cross-checks of the fused op: against the generic reference (outputs and
+//! every gradient), against finite differences, ties, dead ReLUs, the AVX2
+//! kernel against the portable one, and thread-count independence.
+
+use std::sync::Arc;
+
+use burn::backend::{ndarray::NdArray, Autodiff};
+use burn::tensor::{Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::cpu::{self, Dims, BLOCK, TILE};
+use super::reference::filter_bank_reference;
+use super::{filter_bank, BankLayout};
+use crate::model::arch::{FilterGroup, PoolExtent};
+
+type Cpu = NdArray<f32>;
+type Ad = Autodiff<Cpu>;
+
+fn uniform(rng: &mut ChaCha8Rng, len: usize, bound: f32) -> Vec<f32> {
+    (0..len).map(|_| rng.random_range(-bound..bound)).collect()
+}
+
+fn layout(
+    groups: &[(usize, usize)],
+    pool: PoolExtent,
+    bands: usize,
+    frames: usize,
+) -> Arc<BankLayout> {
+    let groups: Vec<FilterGroup> = groups
+        .iter()
+        .map(|&(width, count)| FilterGroup {
+            height: 1,
+            width,
+            count,
+        })
+        .collect();
+    Arc::new(BankLayout::new(&groups, pool, bands, frames).expect("valid test layout"))
+}
+
+fn values<const D: usize>(t: Tensor<Cpu, D>) -> Vec<f32> {
+    t.into_data().to_vec::<f32>().expect("f32 tensor")
+}
+
+/// Outputs and gradients `(y, dx, dw, db)` of `op` with a random linear loss.
+type Op = fn(Tensor<Ad, 3>, Tensor<Ad, 1>, Tensor<Ad, 1>, &Arc<BankLayout>) -> Tensor<Ad, 3>;
+
+struct Case {
+    dims: Dims,
+    layout: Arc<BankLayout>,
+    x: Vec<f32>,
+    w: Vec<f32>,
+    b: Vec<f32>,
+    r: Vec<f32>,
+}
+
+impl Case {
+    fn random(seed: u64, dims: Dims, groups: &[(usize, usize)], pool: PoolExtent) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let layout = layout(groups, pool, dims.bands, dims.frames);
+        let out_len = dims.batch * layout.filters() * layout.pooled_bands(dims.bands);
+        Self {
+            x: uniform(&mut rng, dims.batch * dims.bands * dims.frames, 1.0),
+            w: uniform(&mut rng, layout.taps(), 0.5),
+            b: uniform(&mut rng, layout.filters(), 0.3),
+            r: uniform(&mut rng, out_len, 1.0),
+            dims,
+            layout,
+        }
+    }
+
+    fn run(&self, op: Op, track_x: bool) -> [Vec<f32>; 4] {
+        let dev = Default::default();
+        let Dims {
+            batch,
+            bands,
+            frames,
+        } = self.dims;
+        let x = Tensor::<Ad, 3>::from_data(
+            TensorData::new(self.x.clone(), [batch, bands, frames]),
+            &dev,
+        );
+        let x = if track_x { x.require_grad() } else { x };
+        let w = Tensor::<Ad, 1>::from_data(TensorData::new(self.w.clone(), [self.w.len()]), &dev)
+            .require_grad();
+        let b = Tensor::<Ad, 1>::from_data(TensorData::new(self.b.clone(), [self.b.len()]), &dev)
+            .require_grad();
+        let y = op(x.clone(), w.clone(), b.clone(), &self.layout);
+        let r = Tensor::<Ad, 3>::from_data(TensorData::new(self.r.clone(), y.dims()), &dev);
+        let grads = (y.clone() * r).sum().backward();
+        let dx = x.grad(&grads).map(values).unwrap_or_default();
+        let dw = values(w.grad(&grads).expect("w is tracked"));
+        let db = values(b.grad(&grads).expect("bias is tracked"));
+        [values(y.inner()), dx, dw, db]
+    }
+}
+
+fn assert_close(what: &str, a: &[f32], b: &[f32], tol: f32) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    let worst = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst <= tol, "{what}: max abs diff {worst} > {tol}");
+}
+
+const SHAPES: [(Dims, &[(usize, usize)], PoolExtent); 4] = [
+    (
+        Dims {
+            batch: 3,
+            bands: 8,
+            frames: 30,
+        },
+        &[(5, 4)],
+        PoolExtent::Factor(4),
+    ),
+    (
+        Dims {
+            batch: 2,
+            bands: 12,
+            frames: 50,
+        },
+        &[(6, 3), (11, 2), (21, 1), (3, 5)],
+        PoolExtent::Factor(4),
+    ),
+    (
+        Dims {
+            batch: 2,
+            bands: 6,
+            frames: 20,
+        },
+        &[(20, 2), (1, 1)],
+        PoolExtent::Factor(1),
+    ),
+    (
+        Dims {
+            batch: 2,
+            bands: 10,
+            frames: 61,
+        },
+        &[(7, 9), (31, 3)],
+        PoolExtent::All,
+    ),
+];
+
+#[test]
+fn fused_matches_the_generic_reference() {
+    for (i, &(dims, groups, pool)) in SHAPES.iter().enumerate() {
+        let case = Case::random(i as u64, dims, groups, pool);
+        for track_x in [false, true] {
+            let fused = case.run(filter_bank, track_x);
+            let reference = case.run(filter_bank_reference, track_x);
+            for (name, (a, b)) in ["y", "dx", "dw", "dbias"]
+                .iter()
+                .zip(fused.iter().zip(&reference))
+            {
+                assert_close(
+                    &format!("shape {i} {name} (dx tracked: {track_x})"),
+                    a,
+                    b,
+                    1e-5,
+                );
+            }
+            assert!(
+                fused[0].iter().any(|&v| v > 0.0),
+                "shape {i}: some outputs active"
+            );
+            assert_eq!(fused[1].is_empty(), !track_x);
+        }
+    }
+}
+
+/// Central differences of the linear loss `Σ r·y` in the weights and biases.
+/// The loss is piecewise linear in them: while no arg-max changes (checked,
+/// parameters whose perturbation moves an arg-max are skipped) the quotient
+/// is exact up to f32 rounding of the outputs (≈ 1e-6 summed), divided by
+/// 2·eps = 2e-2, hence a 1e-3 tolerance.
+#[test]
+fn gradients_match_finite_differences() {
+    let (dims, groups, pool) = SHAPES[1];
+    let case = Case::random(42, dims, groups, pool);
+    let [_, _, dw, db] = case.run(filter_bank, false);
+    let (y0, arg0) = cpu::forward(&case.x, dims, &case.w, &case.b, &case.layout);
+    let active = |y: &[f32]| y.iter().map(|&v| v > 0.0).collect::<Vec<_>>();
+    let active0 = active(&y0);
+    let loss = |w: &[f32], b: &[f32]| -> Option<f64> {
+        let (y, arg) = cpu::forward(&case.x, dims, w, b, &case.layout);
+        (arg == arg0 && active(&y) == active0)
+            .then(|| y.iter().zip(&case.r).map(|(a, r)| f64::from(a * r)).sum())
+    };
+    let eps = 1e-2f32;
+    let (mut checked, mut total) = (0, 0);
+    for (params, analytic, is_w) in [(&case.w, &dw, true), (&case.b, &db, false)] {
+        for i in 0..params.len() {
+            let (mut plus, mut minus) = (params.clone(), params.clone());
+            plus[i] += eps;
+            minus[i] -= eps;
+            let (lp, lm) = if is_w {
+                (loss(&plus, &case.b), loss(&minus, &case.b))
+            } else {
+                (loss(&case.w, &plus), loss(&case.w, &minus))
+            };
+            total += 1;
+            if let (Some(lp), Some(lm)) = (lp, lm) {
+                let numeric = ((lp - lm) / (2.0 * f64::from(eps))) as f32;
+                assert!(
+                    (numeric - analytic[i]).abs() < 1e-3,
+                    "param {i}: {numeric} vs {}",
+                    analytic[i]
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked * 5 >= total * 4,
+        "only {checked} of {total} parameters were checkable"
+    );
+}
+
+#[test]
+fn ties_pick_the_first_window_and_band() {
+    let dims = Dims {
+        batch: 1,
+        bands: 4,
+        frames: 60,
+    };
+    let period = 7;
+    let row: Vec<f32> = (0..dims.frames)
+        .map(|t| ((t % period) as f32 * 0.37).sin())
+        .collect();
+    // Bands 1 and 2 are identical periodic rows; bands 0 and 3 are all negative.
+    let mut x = vec![-1.0f32; dims.bands * dims.frames];
+    x[dims.frames..3 * dims.frames].copy_from_slice(&[row.clone(), row].concat());
+    let layout = layout(&[(5, 3), (9, 2)], PoolExtent::All, dims.bands, dims.frames);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let w = uniform(&mut rng, layout.taps(), 1.0);
+    let (_, arg) = cpu::forward(&x, dims, &w, &vec![0.0; layout.filters()], &layout);
+    for (k, &a) in arg.iter().enumerate() {
+        let (band, start) = (a as usize / dims.frames, a as usize % dims.frames);
+        assert!(
+            band <= 1,
+            "filter {k}: band {band} (ties go to the first band, or band 0)"
+        );
+        if band == 1 {
+            assert!(
+                start < period,
+                "filter {k}: window {start} is not the first of its period"
+            );
+        }
+    }
+}
+
+#[test]
+fn dead_relu_passes_no_gradient() {
+    let (dims, groups, pool) = SHAPES[0];
+    let mut case = Case::random(5, dims, groups, pool);
+    case.b.iter_mut().for_each(|b| *b = -100.0);
+    let [y, dx, dw, db] = case.run(filter_bank, true);
+    assert!(y.iter().all(|&v| v == 0.0));
+    for g in [dx, dw, db] {
+        assert!(g.iter().all(|&v| v == 0.0));
+    }
+}
+
+#[test]
+fn simd_and_portable_kernels_agree_bit_for_bit() {
+    let dims = Dims {
+        batch: 2,
+        bands: 8,
+        frames: 250,
+    };
+    let groups = [(6, 5), (11, 5), (46, 1), (51, 1), (216, 2), (1, 3)];
+    let case = Case::random(9, dims, &groups, PoolExtent::Factor(4));
+    let (y_simd, a_simd) = cpu::forward(&case.x, dims, &case.w, &case.b, &case.layout);
+    let (y_port, a_port) = cpu::forward_portable(&case.x, dims, &case.w, &case.b, &case.layout);
+    assert_eq!(a_simd, a_port);
+    assert!(y_simd
+        .iter()
+        .zip(&y_port)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(TILE % 8 == 0 && BLOCK > 1);
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let (dims, groups, pool) = SHAPES[1];
+    let case = Case::random(17, dims, groups, pool);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        pool.install(|| case.run(filter_bank, true))
+    };
+    let (one, two) = (run(1), run(2));
+    for (a, b) in one.iter().zip(&two) {
+        assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+}
