@@ -1,5 +1,47 @@
 //! The `tempora` command line.
+//!
+//! Exit codes: 0 success; 1 some tasks failed (`run`); 2 an error stopped the
+//! command (printed with its causes).
 
-fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Declarative, reproducible studies of CNN filter shapes for music audio.
+#[derive(Debug, Parser)]
+#[command(name = "tempora", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Show what an experiment would compute, why, and what it costs.
+    Plan(cli::plan::PlanArgs),
+    /// Compute what an experiment is missing (resumes interrupted work).
+    Run(cli::run::RunArgs),
+    /// Show what of an experiment is done, running, interrupted or missing.
+    Status(cli::status::StatusArgs),
+    /// Remove cache entries that no spec refers to.
+    Gc(cli::gc::GcArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Plan(args) => cli::plan::run(args),
+        Command::Run(args) => cli::run::run(args),
+        Command::Status(args) => cli::status::run(args),
+        Command::Gc(args) => cli::gc::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
 }

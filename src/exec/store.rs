@@ -495,11 +495,48 @@ impl Store {
         move_to_trash(&dir, &trash, &format!("{kind}-{key}"))
     }
 
+    /// Every work directory (computation started, not published) as `(kind, key)`, sorted.
+    pub fn incomplete_entries(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let work = self.root.join("work");
+        if !work.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for kind in sorted_names(&work)? {
+            if check_name("kind", &kind, false).is_err() || !work.join(&kind).is_dir() {
+                continue;
+            }
+            for key in sorted_names(&work.join(&kind))? {
+                if check_name("key", &key, true).is_ok() {
+                    out.push((kind.clone(), key));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes the work directory of a task unless it is running; returns
+    /// whether it was removed.
+    pub fn remove_incomplete(&self, kind: &str, key: &str) -> Result<bool, StoreError> {
+        let Some(_lock) = self.try_lock(kind, key)? else {
+            return Ok(false);
+        };
+        let work = self.work_dir(kind, key);
+        if work.exists() {
+            move_to_trash(
+                &work,
+                &self.root.join("trash"),
+                &format!("work-{kind}-{key}"),
+            )?;
+        }
+        Ok(true)
+    }
+
     /// Every published entry as `(kind, key)`, sorted.
     pub fn entries(&self) -> Result<Vec<(String, String)>, StoreError> {
         let mut out = Vec::new();
         for kind in sorted_names(&self.root)? {
-            if ["work", "locks", "trash", "logs"].contains(&kind.as_str())
+            if ["work", "locks", "trash", "logs", "plans"].contains(&kind.as_str())
                 || check_name("kind", &kind, false).is_err()
                 || !self.root.join(&kind).is_dir()
             {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::dataset::Dataset;
-use crate::features::NormSplit;
+use crate::features::{FeatureConfig, NormSplit};
 use crate::spec::{Experiment, ModelSpec};
 
 use super::graph::TaskGraph;
@@ -60,11 +60,13 @@ impl Default for PlanOptions {
     }
 }
 
-/// One song as keyed tasks see it: its features key and label (no path, no id).
+/// One song as keyed tasks see it: its track id (test predictions name it),
+/// label and features key; never its path.
 #[derive(Serialize)]
-struct SongRef {
-    features: Key,
+struct SongRef<'a> {
+    track: &'a str,
     label: usize,
+    features: Key,
 }
 
 fn dep(task: &Task) -> (TaskId, Key) {
@@ -86,26 +88,18 @@ pub fn build(
     };
     let mut graph = TaskGraph::new();
 
-    let mut features = Vec::with_capacity(dataset.tracks.len());
-    for (i, (track, hash)) in dataset.tracks.iter().zip(source_hashes).enumerate() {
-        let task = Task::new(
-            format!("features/{}", track.id),
-            TaskKind::Features,
-            json!({ "config": exp.features }),
-            BTreeMap::from([("audio".to_string(), hash.clone())]),
-            vec![],
-            Locator::Track(i),
-        );
-        features.push(task.clone());
-        graph.insert(task)?;
+    let features = features_tasks(dataset, source_hashes, &exp.features);
+    for task in &features {
+        graph.insert(task.clone())?;
     }
     let songs: Vec<SongRef> = dataset
         .tracks
         .iter()
         .zip(&features)
         .map(|(t, f)| SongRef {
-            features: f.key,
+            track: &t.id,
             label: t.label,
+            features: f.key,
         })
         .collect();
     let song_deps: Vec<(TaskId, Key)> = features.iter().map(dep).collect();
@@ -153,6 +147,31 @@ pub fn build(
         add_aggregate_and_report(exp, &models, trains, &mut graph)?;
     }
     Ok(graph)
+}
+
+/// The features task of every track, in track order (also planned alone by
+/// `tempora features <dataset>`). `source_hashes[i]` belongs to `dataset.tracks[i]`.
+pub fn features_tasks(
+    dataset: &Dataset,
+    source_hashes: &[String],
+    config: &FeatureConfig,
+) -> Vec<Task> {
+    dataset
+        .tracks
+        .iter()
+        .zip(source_hashes)
+        .enumerate()
+        .map(|(i, (track, hash))| {
+            Task::new(
+                format!("features/{}", track.id),
+                TaskKind::Features,
+                json!({ "config": config }),
+                BTreeMap::from([("audio".to_string(), hash.clone())]),
+                vec![],
+                Locator::Track(i),
+            )
+        })
+        .collect()
 }
 
 fn check_inputs(

@@ -33,7 +33,7 @@
 //! | kind | parameters | sources | upstream |
 //! |---|---|---|---|
 //! | features | `FeatureConfig` | audio content hash (file bytes, or generator parameters) | — |
-//! | norm | `NormConfig`; the ordered songs (features key, label); train-only: fold, folds, seed | — | every features task |
+//! | norm | `NormConfig`; the ordered songs (track id, label, features key); train-only: fold, folds, seed | — | every features task |
 //! | chunks | chunk frames, hop, fold, folds, seed, chunk and short-song policies, ordered songs | — | every features task |
 //! | train | model name, `ArchConfig`, `TrainConfig` (seed included), hop, fold, device class | — | its chunks and norm tasks |
 //! | aggregate | experiment name, folds, per model: name, hops, parameter count | — | every train task |
@@ -52,7 +52,8 @@
 //!   bit-identical whatever the thread count; only the device *class* (CPU
 //!   or CUDA) is keyed, because the two differ in the last bits;
 //! - **track ids and labels in features keys** — two identical files share one
-//!   features entry (labels enter the chunk and norm keys instead);
+//!   features entry (ids and labels enter the chunk and norm keys instead:
+//!   test predictions name their track);
 //! - **the tool version** — only the per-kind code versions, bumped when a
 //!   kind's output bytes change.
 //!

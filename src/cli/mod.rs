@@ -1,0 +1,6 @@
+//! The binary's commands, one file per command.
+
+pub mod gc;
+pub mod plan;
+pub mod run;
+pub mod status;
