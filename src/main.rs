@@ -7,18 +7,20 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
-/// Declarative, reproducible studies of CNN filter shapes for music audio.
-#[derive(Debug, Parser)]
-#[command(name = "tempora", version)]
+/// Reproducible studies of CNN filter shapes for music audio.
+#[derive(Parser)]
+#[command(name = "tempora", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Debug, clap::Subcommand)]
+#[derive(Subcommand)]
 enum Command {
+    /// Compute the paper's log-mel features of an audio file (or a dataset).
+    Features(cli::features::FeaturesArgs),
     /// Show what an experiment would compute, why, and what it costs.
     Plan(cli::plan::PlanArgs),
     /// Compute what an experiment is missing (resumes interrupted work).
@@ -32,6 +34,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Features(args) => cli::features::run(args),
         Command::Plan(args) => cli::plan::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Status(args) => cli::status::run(args),

@@ -1,5 +1,6 @@
-//! The binary's commands, one file per command.
+//! The binary's commands, one file per command (each an `Args` struct and a `run`).
 
+pub mod features;
 pub mod gc;
 pub mod plan;
 pub mod run;

@@ -2,47 +2,96 @@
 //! magnitude spectrum, 40 HTK mel bands (unit sum, on the power spectrum),
 //! log10(1 + 10^4 x), and dataset normalisation statistics.
 //!
+//! The chain, per frame, as the reference implementation runs it with essentia
+//! (`FrameGenerator` → `Windowing(type='blackmanharris62')` → `Spectrum` →
+//! `MelBands(numberBands=40)` → `log10(1 + 10000·x)`):
+//!
+//! | step | file | essentia |
+//! |---|---|---|
+//! | frames of 2048, hop 1024, first centred on sample 0 | `framing.rs` | `FrameGenerator` defaults |
+//! | window, area-normalised ×2, zero-phase rotation | `window.rs` | `Windowing` defaults |
+//! | real FFT, 1025 bins, power `re² + im²` | `spectrogram.rs` | `Spectrum`, `MelBands(type='power')` |
+//! | 40 mel-linear triangles on the HTK scale, 0–22,050 Hz, unit sum | `mel.rs` | `MelBands` defaults |
+//! | `log10(1 + 10⁴·x)` | `spectrogram.rs` | the reference implementation |
+//! | scalar or per-band mean/std | `normalise.rs` | the reference implementation (scalar) |
+//! | `.npy` export | `npy.rs` | — |
+//!
+//! # Framing convention and frame count
+//!
+//! Frame `k` covers samples `k·1024 − 1024 .. k·1024 + 1024` (zeros outside the
+//! signal), i.e. it is centred on sample `k·1024`; frames continue up to and including
+//! the first one whose centre is at or past the end. A signal of `L > 0` samples
+//! gives `⌈L / 1024⌉ + 1` frames. The 31.8 s Ballroom fixture
+//! (`ballroom-waltz-Media-105901.wav`, 1,401,848 samples at 44.1 kHz) gives
+//! `⌈1,401,848 / 1024⌉ + 1 =` **1,370 frames** (librosa's `center=True` would give
+//! `1 + ⌊L / 1024⌋ = 1,369`). See `framing.rs` for the general rule.
+//!
+//! # Speed
+//!
+//! [`Extractor`] owns the FFT plan, window, sparse mel weights and every scratch
+//! buffer; [`mel_spectrogram`] keeps one per thread (rebuilt only when the config
+//! changes), so per-track calls from a rayon pool allocate only their output.
+//!
 //! Must not know about models or files on disk.
 
+mod config;
+mod framing;
+mod mel;
+mod normalise;
+mod npy;
+mod spectrogram;
+mod window;
+
+use std::cell::RefCell;
+
 use serde::{Deserialize, Serialize};
+
+pub use config::{
+    FeatureConfig, MelBinRange, MelInput, BLACKMAN_HARRIS_62DB, PAPER_FRAME_SIZE, PAPER_F_MAX,
+    PAPER_F_MIN, PAPER_HOP_SIZE, PAPER_LOG_COMPRESSION, PAPER_MEL_BANDS, PAPER_SAMPLE_RATE,
+};
+pub use framing::frame_count;
+pub use mel::{hz_to_mel, mel_to_hz, MelFilterbank};
+pub use normalise::NormAccumulator;
+pub use npy::write_npy;
+pub use spectrogram::Extractor;
+pub use window::cosine_sum_window;
 
 /// Bump whenever the numbers [`mel_spectrogram`] produces change for the same input:
 /// it is part of every feature cache key.
 pub const FEATURE_CODE_VERSION: u32 = 1;
 
-/// Every constant of the feature extraction. `Default` is the paper's
-/// (reference implementation's) configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FeatureConfig {
-    /// Sample rate the audio is resampled to, Hz.
-    pub sample_rate: u32,
-    /// Frame length in samples (paper: 2048).
-    pub frame_size: usize,
-    /// Hop between frames in samples (paper: 1024).
-    pub hop_size: usize,
-    /// Number of mel bands (paper: 40).
-    pub mel_bands: usize,
-    /// Lowest mel band edge, Hz.
-    pub f_min: f64,
-    /// Highest mel band edge, Hz.
-    pub f_max: f64,
-    /// The `C` in log10(1 + C·x) (paper: 10,000).
-    pub log_compression: f64,
-}
-
-impl Default for FeatureConfig {
-    fn default() -> Self {
-        Self {
-            sample_rate: 44_100,
-            frame_size: 2048,
-            hop_size: 1024,
-            mel_bands: 40,
-            f_min: 0.0,
-            f_max: 22_050.0,
-            log_compression: 10_000.0,
-        }
-    }
+/// Why features or statistics could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum FeatureError {
+    /// A [`FeatureConfig`] field is out of range.
+    #[error("invalid feature config field `{field}`: {reason}")]
+    InvalidConfig {
+        /// The field's name.
+        field: &'static str,
+        /// What is wrong and what would be valid.
+        reason: String,
+    },
+    /// A spectrogram or statistics object has a different band count.
+    #[error("expected spectrograms of {expected} mel bands, got {found}: compute them with the same feature config")]
+    BandMismatch {
+        /// Bands expected.
+        expected: usize,
+        /// Bands found.
+        found: usize,
+    },
+    /// Two accumulators of different [`NormScope`]s were merged.
+    #[error("cannot merge scalar and per-band normalisation accumulators")]
+    ScopeMismatch,
+    /// Normalisation statistics were requested before any value was added.
+    #[error("no feature values to compute normalisation statistics from (no tracks, or only empty ones)")]
+    NoValues,
+    /// A standard deviation is zero (constant features).
+    #[error("normalisation statistic {statistic} has zero standard deviation: every value is identical (silent or constant audio?)")]
+    ZeroDeviation {
+        /// Index of the statistic (0 for scalar, the band for per-band).
+        statistic: usize,
+    },
 }
 
 /// A log-compressed mel spectrogram, row-major `[frame][band]`.
@@ -56,10 +105,45 @@ pub struct MelSpectrogram {
     pub data: Vec<f32>,
 }
 
+impl MelSpectrogram {
+    /// Frame `k`'s bands.
+    pub fn frame(&self, k: usize) -> &[f32] {
+        &self.data[k * self.bands..(k + 1) * self.bands]
+    }
+}
+
+thread_local! {
+    /// This thread's extractor, reused while the config stays the same.
+    static EXTRACTOR: RefCell<Option<Extractor>> = const { RefCell::new(None) };
+}
+
+/// Computes the log-compressed mel spectrogram of mono `samples` at `cfg.sample_rate`,
+/// reusing this thread's [`Extractor`] when `cfg` is unchanged.
+pub fn try_mel_spectrogram(
+    samples: &[f32],
+    cfg: &FeatureConfig,
+) -> Result<MelSpectrogram, FeatureError> {
+    EXTRACTOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let extractor = match slot.take() {
+            Some(e) if e.config() == cfg => slot.insert(e),
+            _ => slot.insert(Extractor::new(cfg)?),
+        };
+        Ok(extractor.compute(samples))
+    })
+}
+
 /// Computes the log-compressed mel spectrogram of mono `samples` at `cfg.sample_rate`.
+///
+/// # Panics
+/// When `cfg` fails [`FeatureConfig::validate`] or asks for mel bands narrower than
+/// two spectrum bins; validate configs coming from users first, or call
+/// [`try_mel_spectrogram`].
 pub fn mel_spectrogram(samples: &[f32], cfg: &FeatureConfig) -> MelSpectrogram {
-    let _ = (samples, cfg);
-    todo!("features module")
+    match try_mel_spectrogram(samples, cfg) {
+        Ok(spec) => spec,
+        Err(e) => panic!("mel_spectrogram called with an invalid config: {e}"),
+    }
 }
 
 /// Over which values the normalisation mean and standard deviation are computed.
@@ -95,6 +179,8 @@ pub struct NormConfig {
 }
 
 /// Normalisation statistics: `mean.len() == std.len()`, 1 (scalar) or `bands`.
+/// Built by [`NormAccumulator::finish`] or [`NormStats::compute`]; applied by
+/// [`NormStats::apply`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NormStats {
     /// Mean(s).
