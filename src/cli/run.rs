@@ -131,9 +131,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         clock.elapsed().as_secs_f64(),
         log.path().display()
     );
-    for (id, error) in &summary.failed {
-        eprintln!("failed: {id}: {error}");
-    }
     Ok(if summary.failed.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -1,5 +1,5 @@
 //! The features task: decode one track ([`crate::dataset::Track::load_audio`]),
-//! compute its log-mel spectrogram ([`crate::features::mel_spectrogram`]) and
+//! compute its log-mel spectrogram ([`crate::features::try_mel_spectrogram`]) and
 //! store it as a compact binary file, plus a small `shape.json` that chunking
 //! reads without loading the matrix.
 //!
@@ -19,7 +19,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::exec::runner::JobContext;
-use crate::features::{mel_spectrogram, FeatureConfig, MelSpectrogram};
+use crate::features::{try_mel_spectrogram, FeatureConfig, MelSpectrogram};
 use crate::plan::{Key, Locator, Task, TaskKind};
 
 use super::{params, write_json, write_output, Context, TaskError};
@@ -135,7 +135,10 @@ pub fn compute(ctx: &Context, task: &Task, out: &Path, _: &JobContext) -> Result
             ),
         });
     }
-    let mel = mel_spectrogram(&audio.samples, &p.config);
+    let mel = try_mel_spectrogram(&audio.samples, &p.config).map_err(|e| TaskError::Invalid {
+        task: task.id.0.clone(),
+        reason: format!("[features]: {e}"),
+    })?;
     let shape = Shape {
         frames: mel.frames,
         bands: mel.bands,

@@ -18,6 +18,7 @@
 pub mod aggregate;
 pub mod chunks;
 pub mod features;
+pub mod norm;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -106,8 +107,9 @@ fn compute_fn(kind: TaskKind) -> Compute {
     match kind {
         TaskKind::Features => features::compute,
         TaskKind::Chunks => chunks::compute,
+        TaskKind::Norm => norm::compute,
         TaskKind::Aggregate => aggregate::compute,
-        TaskKind::Norm | TaskKind::Train | TaskKind::Report => unbound,
+        TaskKind::Train | TaskKind::Report => unbound,
     }
 }
 
@@ -115,7 +117,7 @@ fn unbound(_: &Context, task: &Task, _: &Path, _: &JobContext) -> Result<(), Tas
     Err(TaskError::Unbound {
         task: task.id.0.clone(),
         kind: task.kind,
-        reason: "the features/train/report modules are merged separately",
+        reason: "the train and report modules are merged separately",
     })
 }
 
