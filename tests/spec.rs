@@ -138,3 +138,235 @@ fn unknown_profile_names_the_available_ones() {
         Some("did you mean `quick`? valid profiles: `quick`, `tiny`")
     );
 }
+
+#[test]
+fn o_net_filters_per_length_sweeps_one_to_ten() {
+    let e = load("experiments/ablations/o_net_filters_per_length.toml", None);
+    let got: Vec<(String, usize)> = e
+        .models
+        .iter()
+        .map(|m| (m.name.clone(), m.arch.param_count()))
+        .collect();
+    let want: Vec<(String, usize)> = (1..=10)
+        .map(|k| (format!("O-net [O.filters_per_length={k}]"), 836 * k + 8))
+        .collect();
+    assert_eq!(got, want);
+    let fifth = &e.models[4];
+    assert_eq!(
+        fifth.arch.param_count(),
+        4_188,
+        "k = 5 is the paper's O-net"
+    );
+    let point = fifth
+        .sweep
+        .as_ref()
+        .unwrap_or_else(|| panic!("no sweep point"));
+    assert_eq!(point.base, "O-net");
+    assert_eq!(
+        point.settings,
+        [("O.filters_per_length".to_owned(), "5".to_owned())]
+    );
+    assert!(e.models.iter().all(|m| m.paper.is_none()));
+    for profile in ["quick", "tiny"] {
+        assert_eq!(
+            load(
+                "experiments/ablations/o_net_filters_per_length.toml",
+                Some(profile)
+            )
+            .models
+            .len(),
+            10
+        );
+    }
+}
+
+#[test]
+fn pooling_sweep_sets_every_bank_of_each_model() {
+    let e = load("experiments/ablations/pooling.toml", None);
+    let names: Vec<&str> = e.models.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "O-net [*.pool.freq=2]",
+            "O-net [*.pool.freq=4]",
+            "O-net [*.pool.freq=8]",
+            "P-net [*.pool.freq=2]",
+            "P-net [*.pool.freq=4]",
+            "P-net [*.pool.freq=8]",
+            "O-net + P-net [*.pool.freq=2]",
+            "O-net + P-net [*.pool.freq=4]",
+            "O-net + P-net [*.pool.freq=8]",
+        ]
+    );
+    let both = e
+        .model("O-net + P-net [*.pool.freq=8]")
+        .unwrap_or_else(|| panic!("missing"));
+    assert!(both
+        .arch
+        .banks
+        .iter()
+        .all(|b| b.pool_freq == PoolExtent::Factor(8)));
+    // 75 filters × 5 pooled bands into 8 classes, plus the unchanged conv weights.
+    assert_eq!(both.arch.param_count(), 11_608 - 75 * 5 * 8);
+    let paper = e
+        .model("O-net + P-net [*.pool.freq=4]")
+        .unwrap_or_else(|| panic!("missing"));
+    assert_eq!(paper.arch.param_count(), 11_608);
+    for profile in ["quick", "tiny"] {
+        assert_eq!(
+            load("experiments/ablations/pooling.toml", Some(profile))
+                .models
+                .len(),
+            9
+        );
+    }
+}
+
+/// A two-key sweep: cartesian product, keys sorted, last key fastest, and
+/// unselected models left alone.
+#[test]
+fn sweeps_expand_as_a_sorted_cartesian_product() {
+    let text = r#"
+[experiment]
+name = "product"
+dataset = "synthetic:tiny"
+
+[banks.O]
+axis = "time"
+lengths = [6, 11]
+filters_per_length = 2
+
+[[model]]
+name = "A"
+banks = { O = 1 }
+
+[[model]]
+name = "B"
+banks = { O = 1 }
+
+[sweep]
+models = ["B"]
+"lr" = [0.1, 0.01]
+"banks.O" = [1, 3]
+"#;
+    let e = spec::parse(text, "product.toml", None).unwrap_or_else(|e| panic!("{e}"));
+    let rows: Vec<(&str, usize, f64)> = e
+        .models
+        .iter()
+        .map(|m| {
+            (
+                m.name.as_str(),
+                m.arch.banks[0].groups[0].count,
+                m.train.learning_rate,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("A", 2, 0.01),
+            ("B [O=1, lr=0.1]", 2, 0.1),
+            ("B [O=1, lr=0.01]", 2, 0.01),
+            ("B [O=3, lr=0.1]", 6, 0.1),
+            ("B [O=3, lr=0.01]", 6, 0.01),
+        ]
+    );
+}
+
+const HASHED: &str = r#"
+[experiment]
+name = "hashed"
+dataset = "synthetic:tiny"
+
+[banks.O]
+axis = "time"
+lengths = { from = 6, to = 41, step = 5 }
+filters_per_length = 5
+
+[[model]]
+name = "O-net"
+banks = { O = 1 }
+"#;
+
+#[test]
+fn spec_hash_ignores_formatting_but_not_values() {
+    let hash = |text: &str| {
+        spec::parse(text, "hashed.toml", None)
+            .map(|e| e.hash())
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let base = hash(HASHED);
+    let reformatted = HASHED
+        .replace("[banks.O]", "# the O bank\n[banks.O]   # onset filters")
+        .replace(" = ", "=")
+        .replace(
+            "lengths={ from=6, to=41, step=5 }",
+            "lengths = [6, 11, 16, 21, 26, 31, 36, 41]",
+        );
+    assert_ne!(reformatted, HASHED);
+    assert_eq!(
+        hash(&reformatted),
+        base,
+        "comments, spacing and spelling of lengths"
+    );
+    let defaults_spelt_out = HASHED.replace(
+        "[banks.O]",
+        "[protocol]\nfolds = 10\nhops = [250, 80]\nlr = 0.01\n\n[banks.O]",
+    );
+    assert_eq!(hash(&defaults_spelt_out), base, "defaults written out");
+    assert_ne!(
+        hash(&HASHED.replace("filters_per_length = 5", "filters_per_length = 4")),
+        base
+    );
+    assert_ne!(
+        hash(&HASHED.replace("synthetic:tiny", "synthetic:small")),
+        base
+    );
+    let e = spec::parse(HASHED, "hashed.toml", None).unwrap_or_else(|e| panic!("{e}"));
+    let moved = e.clone().with_dataset(DatasetSource::Synthetic {
+        size: SyntheticSize::Tiny,
+        seed: 12,
+    });
+    assert_ne!(moved.hash(), e.hash(), "with_dataset changes the hash");
+    assert_eq!(base.to_string().len(), 64);
+}
+
+/// The malformed-spec corpus: every file fails with a located message and a
+/// hint. A file may ask for a profile on a line `# test: --profile NAME`.
+#[test]
+fn malformed_specs_fail_with_located_hints() {
+    let dir = repo("tests/specs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 15,
+        "the corpus has only {} specs",
+        files.len()
+    );
+    for path in files {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let profile = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# test: --profile "))
+            .map(str::trim);
+        let origin = format!("tests/specs/{stem}.toml");
+        let err = match spec::parse(&text, &origin, profile) {
+            Ok(_) => panic!("{origin} loads, but it is meant to be malformed"),
+            Err(e) => e,
+        };
+        let d = err
+            .diagnostic()
+            .unwrap_or_else(|| panic!("{origin}: no diagnostic: {err}"));
+        assert!(d.hint.is_some(), "{origin} has no hint:\n{err}");
+        insta::assert_snapshot!(stem, err.to_string());
+    }
+}

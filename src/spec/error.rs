@@ -99,13 +99,29 @@ impl<'a> Reporter<'a> {
     }
 
     /// Converts a TOML syntax or schema error, adding a "did you mean" hint for
-    /// unknown keys and variants.
+    /// unknown keys and variants (and a TOML syntax hint for anything serde did not say).
     pub(crate) fn from_toml(&self, err: &toml::de::Error) -> SpecError {
         let message = err.message().trim().to_owned();
-        let hint = serde_hint(&message);
-        self.at(err.span(), message, hint)
+        if message.ends_with("expected a borrowed string") {
+            // toml 0.8 cannot give a dotted-key table (`a.b = 1`) to a spanned
+            // value (toml-rs/toml#798); say what happened instead of its message.
+            return self.at(
+                err.span(),
+                "a dotted key (`a.b = ...`) cannot be used here",
+                Some(DOTTED_KEY_HINT.into()),
+            );
+        }
+        let hint = serde_hint(&message).unwrap_or_else(|| {
+            "the text is not valid TOML (toml.io): check quotes, brackets and `key = value` pairs here".into()
+        });
+        self.at(err.span(), message, Some(hint))
     }
 }
+
+/// What to write instead of a dotted key.
+const DOTTED_KEY_HINT: &str =
+    "in [sweep], quote the whole path: \"banks.O.filters_per_length\" = [1, 2]; \
+elsewhere write the table out: [a] then b = ...";
 
 /// A position in a text.
 struct LineColumn<'a> {
@@ -161,6 +177,17 @@ pub(crate) fn choice_hint(word: &str, what: &str, candidates: &[&str]) -> String
 /// Reads serde's "unknown field `x`, expected one of `a`, `b`" (and the variant
 /// form) and suggests the nearest valid name.
 fn serde_hint(message: &str) -> Option<String> {
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        let field = rest.trim_matches('`');
+        return Some(format!(
+            "add `{field}`; experiments/table1.toml shows every table and key of a spec"
+        ));
+    }
+    if message.starts_with("invalid type") {
+        return Some(
+            "write the value with the type named after `expected`; experiments/table1.toml shows an example of each key".into(),
+        );
+    }
     let (what, rest) = if let Some(rest) = message.strip_prefix("unknown field ") {
         ("keys", rest)
     } else if let Some(rest) = message.strip_prefix("unknown variant ") {

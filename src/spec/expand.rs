@@ -190,11 +190,8 @@ fn defaults(r: &Reporter<'_>, s: &RawProtocol, seed: u64) -> Result<Defaults, Sp
     }
     Ok(Defaults {
         chunk_frames: match &s.chunk_frames {
-            Some(c) => (
-                count(r, "chunk_frames", *c.get_ref(), c.span(), 1)?,
-                Some(c.span()),
-            ),
-            None => (DEFAULT_CHUNK_FRAMES, None),
+            Some(c) => count(r, "chunk_frames", *c.get_ref(), c.span(), 1)?,
+            None => DEFAULT_CHUNK_FRAMES,
         },
         hops: match &s.hops {
             Some(h) => hops(r, h.get_ref(), h.span())?,

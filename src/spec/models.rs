@@ -20,8 +20,8 @@ use crate::train::TrainConfig;
 /// Per-model settings before `[[model]]` overrides: protocol + profile + paper defaults.
 #[derive(Debug, Clone)]
 pub(crate) struct Defaults {
-    /// Frames per chunk, and where it was set (`None`: the paper default).
-    pub chunk_frames: (usize, Option<Range<usize>>),
+    /// Frames per chunk.
+    pub chunk_frames: usize,
     /// Chunk hops.
     pub hops: Vec<usize>,
     /// Weight initialisation.
@@ -58,8 +58,8 @@ pub(crate) struct ModelDraft {
     pub init: Init,
     /// Dropout.
     pub dropout: f64,
-    /// Frames per chunk and where it was set.
-    pub chunk_frames: (usize, Option<Range<usize>>),
+    /// Frames per chunk.
+    pub chunk_frames: usize,
     /// Chunk hops.
     pub hops: Vec<usize>,
     /// Training hyper-parameters.
@@ -133,17 +133,14 @@ pub(crate) fn draft(
             None => defaults.dropout,
         },
         chunk_frames: match &m.chunk_frames {
-            Some(c) => (
-                count(
-                    r,
-                    &format!("chunk_frames of model `{name}`"),
-                    *c.get_ref(),
-                    c.span(),
-                    1,
-                )?,
-                Some(c.span()),
-            ),
-            None => defaults.chunk_frames.clone(),
+            Some(c) => count(
+                r,
+                &format!("chunk_frames of model `{name}`"),
+                *c.get_ref(),
+                c.span(),
+                1,
+            )?,
+            None => defaults.chunk_frames,
         },
         hops: match &m.hops {
             Some(h) => hops(r, h.get_ref(), h.span())?,
@@ -233,7 +230,7 @@ pub(crate) fn resolve(
     bands: usize,
     classes: usize,
 ) -> Result<ModelSpec, SpecError> {
-    let frames = d.chunk_frames.0;
+    let frames = d.chunk_frames;
     let banks = d
         .banks
         .iter()
@@ -278,26 +275,21 @@ fn bank_config(
     frames: usize,
 ) -> Result<BankConfig, SpecError> {
     let def = &u.def;
-    for &(height, width) in &def.sizes {
-        if width > frames {
-            let set_at = if d.chunk_frames.1.is_some() {
-                "where it is set"
-            } else {
-                "in [protocol] or the model"
-            };
-            return Err(r.at(
-                Some(def.sizes_span.clone()),
-                format!("bank `{}` of model `{}` has filters {width} frames long, longer than the model's {frames}-frame chunks", def.name, d.name),
-                Some(format!("use lengths of at most {frames} frames in bank `{}`, or raise chunk_frames to at least {width} ({set_at})", def.name)),
-            ));
-        }
-        if height > bands {
-            return Err(r.at(
-                Some(def.sizes_span.clone()),
-                format!("bank `{}` of model `{}` has filters {height} bands high, taller than the {bands} mel bands of the input", def.name, d.name),
-                Some(format!("use heights of at most {bands} in bank `{}`, or raise [features].mel_bands", def.name)),
-            ));
-        }
+    let longest = def.sizes.iter().map(|s| s.1).max().unwrap_or(0);
+    if longest > frames {
+        return Err(r.at(
+            Some(def.sizes_span.clone()),
+            format!("bank `{}` of model `{}` has filters up to {longest} frames long, longer than the model's {frames}-frame chunks", def.name, d.name),
+            Some(format!("use lengths of at most {frames} frames in bank `{}`, or raise the model's chunk_frames (now {frames}) to at least {longest}", def.name)),
+        ));
+    }
+    let tallest = def.sizes.iter().map(|s| s.0).max().unwrap_or(0);
+    if tallest > bands {
+        return Err(r.at(
+            Some(def.sizes_span.clone()),
+            format!("bank `{}` of model `{}` has filters up to {tallest} bands high, taller than the {bands} mel bands of the input", def.name, d.name),
+            Some(format!("use heights of at most {bands} in bank `{}`, or raise [features].mel_bands", def.name)),
+        ));
     }
     let bank = BankConfig {
         name: def.name.clone(),

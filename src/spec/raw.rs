@@ -39,7 +39,7 @@ pub(crate) struct RawSpec {
     #[serde(default)]
     pub profile: BTreeMap<String, Spanned<RawProtocol>>,
     /// `[sweep]`: `models = [...]` and `"path" = [values]` entries.
-    pub sweep: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+    pub sweep: Option<Spanned<BTreeMap<String, Spanned<RawSweepEntry>>>>,
 }
 
 /// `[experiment]`.
@@ -190,6 +190,55 @@ pub(crate) struct RawPaper {
     /// Mean song-level accuracy (%) per chunk hop.
     #[serde(default)]
     pub accuracy: BTreeMap<String, Spanned<f64>>,
+}
+
+/// One `[sweep]` entry as written: a list of values, or something else that
+/// is reported as a mistake.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RawSweepEntry {
+    /// `"key" = [v1, v2, ...]` (or `models = [...]`).
+    List(Vec<toml::Value>),
+    /// A table: usually an unquoted dotted key (`banks.O.x = [...]`).
+    Table,
+    /// A single value where a list was expected.
+    Scalar(toml::Value),
+}
+
+impl<'de> Deserialize<'de> for RawSweepEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+        impl<'de> Visitor<'de> for EntryVisitor {
+            type Value = RawSweepEntry;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of values")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RawSweepEntry, A::Error> {
+                Vec::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(RawSweepEntry::List)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawSweepEntry, A::Error> {
+                // Skipped, not read: toml cannot hand a dotted-key table to `toml::Value`.
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(RawSweepEntry::Table)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawSweepEntry, E> {
+                Ok(RawSweepEntry::Scalar(toml::Value::Integer(v)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawSweepEntry, E> {
+                Ok(RawSweepEntry::Scalar(toml::Value::Float(v)))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawSweepEntry, E> {
+                Ok(RawSweepEntry::Scalar(toml::Value::Boolean(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSweepEntry, E> {
+                Ok(RawSweepEntry::Scalar(toml::Value::String(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_any(EntryVisitor)
+    }
 }
 
 impl<'de> Deserialize<'de> for RawLengths {

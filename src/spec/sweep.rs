@@ -16,7 +16,7 @@ use super::banks::{extent, lengths_to_sizes};
 use super::error::{choice_hint, Reporter, SpecError};
 use super::expand::{count, dropout, hops, learning_rate};
 use super::models::{BankUse, ModelDraft};
-use super::raw::{RawExtent, RawLengths};
+use super::raw::{RawExtent, RawLengths, RawSweepEntry};
 use super::SweepPoint;
 use crate::model::Init;
 
@@ -44,7 +44,7 @@ struct Axis<'a> {
     span: Range<usize>,
 }
 
-type RawSweep = Spanned<BTreeMap<String, Spanned<Value>>>;
+type RawSweep = Spanned<BTreeMap<String, Spanned<RawSweepEntry>>>;
 
 /// Replaces every selected draft by its sweep variants (no sweep: unchanged).
 pub(crate) fn apply(
@@ -63,19 +63,19 @@ pub(crate) fn apply(
             continue;
         }
         match value.get_ref() {
-            Value::Array(values) if !values.is_empty() => axes.push(Axis {
+            RawSweepEntry::List(values) if !values.is_empty() => axes.push(Axis {
                 key,
                 values,
                 span: value.span(),
             }),
-            Value::Array(_) => {
+            RawSweepEntry::List(_) => {
                 return Err(r.at(
                     Some(value.span()),
                     format!("sweep `{key}` lists no values"),
                     Some("list at least one value, e.g. [1, 2, 5]".into()),
                 ))
             }
-            Value::Table(_) => {
+            RawSweepEntry::Table => {
                 return Err(r.at(
                     Some(value.span()),
                     format!("sweep key `{key}` is a table, not a list of values"),
@@ -85,11 +85,11 @@ pub(crate) fn apply(
                     ),
                 ))
             }
-            _ => {
+            RawSweepEntry::Scalar(v) => {
                 return Err(r.at(
                     Some(value.span()),
-                    format!("sweep `{key}` must list values"),
-                    Some(format!("write \"{key}\" = [value, ...]")),
+                    format!("sweep `{key}` is {v}, not a list of values"),
+                    Some(format!("write \"{key}\" = [{v}, ...]")),
                 ))
             }
         }
@@ -120,16 +120,19 @@ pub(crate) fn apply(
 /// `models = [...]`: names that must exist.
 fn selection(
     r: &Reporter<'_>,
-    value: &Spanned<Value>,
+    value: &Spanned<RawSweepEntry>,
     drafts: &[ModelDraft],
 ) -> Result<Vec<String>, SpecError> {
     let names: Vec<&str> = drafts.iter().map(|d| d.name.as_str()).collect();
-    let Some(list) = value.get_ref().as_array().filter(|l| !l.is_empty()) else {
-        return Err(r.at(
-            Some(value.span()),
-            "sweep `models` must list model names",
-            Some("write models = [\"O-net\"], or leave it out to sweep every model".into()),
-        ));
+    let list = match value.get_ref() {
+        RawSweepEntry::List(list) if !list.is_empty() => list,
+        _ => {
+            return Err(r.at(
+                Some(value.span()),
+                "sweep `models` must list model names",
+                Some("write models = [\"O-net\"], or leave it out to sweep every model".into()),
+            ))
+        }
     };
     list.iter()
         .map(|v| match v.as_str() {
@@ -319,12 +322,7 @@ fn set_field(
         }
         "dropout" => d.dropout = dropout(r, float(r, key, value, &span)?, span)?,
         "lr" => d.train.learning_rate = learning_rate(r, float(r, key, value, &span)?, span)?,
-        "chunk_frames" => {
-            d.chunk_frames = (
-                count(r, &what, int(r, key, value, &span)?, span.clone(), 1)?,
-                Some(span),
-            )
-        }
+        "chunk_frames" => d.chunk_frames = count(r, &what, int(r, key, value, &span)?, span, 1)?,
         "hops" => d.hops = hops(r, &ints(r, key, value, &span)?, span)?,
         "epochs" => d.train.epochs = count(r, &what, int(r, key, value, &span)?, span, 1)?,
         "batch" => d.train.batch_size = count(r, &what, int(r, key, value, &span)?, span, 1)?,
