@@ -56,7 +56,7 @@ fn table1_expands_to_the_papers_eleven_models() {
         e.dataset,
         DatasetSource::Synthetic {
             size: SyntheticSize::Full,
-            seed: spec::SYNTHETIC_SEED
+            seed: tempora::dataset::synthetic::DEFAULT_SEED
         }
     );
 }

@@ -1,30 +1,15 @@
-//! The `dataset = "..."` string of a spec: parsing it into a
-//! [`DatasetSource`], checking that a local dataset path exists, and the
-//! canonical, path-free identity that goes into the spec hash.
+//! The `dataset = "..."` string of a spec: parsed by [`DatasetSource`]'s
+//! `FromStr` (`synthetic:tiny|small|full[@SEED]`, `ballroom:/path`, `ballroom`
+//! with `$TEMPORA_BALLROOM`, `folder:/path`), then checked here: a relative
+//! local path is resolved against the spec file's folder and must exist, so a
+//! missing Ballroom copy is reported at the spec's line with how to get one.
+//! Also the canonical, path-free identity that goes into the spec hash.
 //!
-//! Grammar (the dataset module's `FromStr` is meant to accept the same):
-//!
-//! | text | source |
-//! |---|---|
-//! | `synthetic:tiny`, `synthetic:small`, `synthetic:full` | embedded corpus, generator seed [`SYNTHETIC_SEED`] |
-//! | `synthetic:small:7` | embedded corpus, generator seed 7 |
-//! | `ballroom:/path/to/BallroomData` | a local Ballroom copy |
-//! | `ballroom` | a local Ballroom copy at `$TEMPORA_BALLROOM` |
-//! | `folder:/path` | any folder-per-class tree |
-//!
-//! Relative paths are relative to the spec file's folder. Must not list or
-//! decode the dataset: that is [`crate::dataset`]'s job.
+//! Must not list or decode the dataset: that is [`crate::dataset`]'s job.
 
 use std::path::{Path, PathBuf};
 
-use crate::dataset::{DatasetSource, SyntheticSize};
-
-/// Generator seed of `synthetic:SIZE` when none is written (the reference
-/// implementation's seed, 11, used everywhere a seed is not given).
-pub const SYNTHETIC_SEED: u64 = 11;
-
-/// Environment variable naming a local Ballroom copy for `dataset = "ballroom"`.
-pub const BALLROOM_ENV: &str = "TEMPORA_BALLROOM";
+use crate::dataset::{DatasetError, DatasetSource};
 
 /// Where to get Ballroom and how to point tempora to it (the hint of every
 /// missing-dataset error).
@@ -47,72 +32,33 @@ pub(crate) fn parse_dataset(
     text: &str,
     base: Option<&Path>,
 ) -> Result<DatasetSource, DatasetTextError> {
-    let (kind, rest) = match text.split_once(':') {
-        Some((kind, rest)) => (kind, Some(rest)),
-        None => (text, None),
-    };
-    match (kind, rest) {
-        ("synthetic", Some(rest)) => parse_synthetic(text, rest),
-        ("synthetic", None) => Err(DatasetTextError {
-            message: "dataset `synthetic` needs a size".into(),
-            hint: "write `synthetic:tiny`, `synthetic:small` or `synthetic:full`".into(),
-        }),
-        ("ballroom", Some(path)) => existing(path, base).map(DatasetSource::Ballroom),
-        ("ballroom", None) => match std::env::var_os(BALLROOM_ENV) {
-            Some(path) => existing(&path.to_string_lossy(), base).map(DatasetSource::Ballroom),
-            None => Err(DatasetTextError {
-                message: format!("dataset `ballroom` has no path and {BALLROOM_ENV} is not set"),
-                hint: BALLROOM_HINT.into(),
-            }),
-        },
-        ("folder", Some(path)) => existing(path, base).map(DatasetSource::Folder),
-        _ => Err(DatasetTextError {
-            message: format!("unknown dataset `{text}`"),
-            hint: "write `synthetic:tiny|small|full`, `ballroom:/path/to/BallroomData` or `folder:/path/to/class/folders`".into(),
-        }),
-    }
-}
-
-fn parse_synthetic(text: &str, rest: &str) -> Result<DatasetSource, DatasetTextError> {
-    let (size, seed) = match rest.split_once(':') {
-        Some((size, seed)) => (size, Some(seed)),
-        None => (rest, None),
-    };
-    let size = match size {
-        "tiny" => SyntheticSize::Tiny,
-        "small" => SyntheticSize::Small,
-        "full" => SyntheticSize::Full,
-        other => {
-            let hint = super::error::choice_hint(other, "sizes", &["tiny", "small", "full"]);
-            return Err(DatasetTextError {
-                message: format!("unknown synthetic corpus size `{other}` in `{text}`"),
-                hint,
-            });
+    let source = text.parse::<DatasetSource>().map_err(|e| {
+        let reason = match e {
+            DatasetError::BadSource { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        let hint = if text.starts_with("ballroom") {
+            BALLROOM_HINT.to_owned()
+        } else {
+            "write `synthetic:tiny|small|full`, `ballroom:/path/to/BallroomData` or `folder:/path/to/class/folders`".to_owned()
+        };
+        DatasetTextError {
+            message: format!("bad dataset `{text}`: {reason}"),
+            hint,
         }
-    };
-    let seed = match seed {
-        None => SYNTHETIC_SEED,
-        Some(s) => s.parse::<u64>().map_err(|_| DatasetTextError {
-            message: format!(
-                "synthetic corpus seed `{s}` in `{text}` is not a non-negative integer"
-            ),
-            hint: "write e.g. `synthetic:small:7`, or leave the seed out".into(),
-        })?,
-    };
-    Ok(DatasetSource::Synthetic { size, seed })
+    })?;
+    match source {
+        DatasetSource::Ballroom(path) => existing(path, base).map(DatasetSource::Ballroom),
+        DatasetSource::Folder(path) => existing(path, base).map(DatasetSource::Folder),
+        synthetic @ DatasetSource::Synthetic { .. } => Ok(synthetic),
+    }
 }
 
 /// Resolves `path` against `base` and checks that it is a folder.
-fn existing(path: &str, base: Option<&Path>) -> Result<PathBuf, DatasetTextError> {
-    if path.is_empty() {
-        return Err(DatasetTextError {
-            message: "dataset path is empty".into(),
-            hint: BALLROOM_HINT.into(),
-        });
-    }
+fn existing(path: PathBuf, base: Option<&Path>) -> Result<PathBuf, DatasetTextError> {
     let path = match base {
-        Some(base) if Path::new(path).is_relative() => base.join(path),
-        _ => PathBuf::from(path),
+        Some(base) if path.is_relative() => base.join(path),
+        _ => path,
     };
     if path.is_dir() {
         Ok(path)
@@ -129,14 +75,7 @@ fn existing(path: &str, base: Option<&Path>) -> Result<PathBuf, DatasetTextError
 /// content hash is recorded by the planner).
 pub(crate) fn canonical_identity(source: &DatasetSource) -> String {
     match source {
-        DatasetSource::Synthetic { size, seed } => {
-            let size = match size {
-                SyntheticSize::Tiny => "tiny",
-                SyntheticSize::Small => "small",
-                SyntheticSize::Full => "full",
-            };
-            format!("synthetic:{size}:{seed}")
-        }
+        DatasetSource::Synthetic { size, seed } => format!("synthetic:{size}@{seed}"),
         DatasetSource::Ballroom(_) => "ballroom".into(),
         DatasetSource::Folder(_) => "folder".into(),
     }
@@ -145,29 +84,23 @@ pub(crate) fn canonical_identity(source: &DatasetSource) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::SyntheticSize;
 
     #[test]
-    fn synthetic_sizes_and_seeds() {
+    fn synthetic_strings_go_through_the_dataset_parser() {
         assert_eq!(
-            parse_dataset("synthetic:small", None),
-            Ok(DatasetSource::Synthetic {
-                size: SyntheticSize::Small,
-                seed: SYNTHETIC_SEED
-            })
-        );
-        assert_eq!(
-            parse_dataset("synthetic:full:3", None),
+            parse_dataset("synthetic:full@3", None),
             Ok(DatasetSource::Synthetic {
                 size: SyntheticSize::Full,
                 seed: 3
             })
         );
         let err = parse_dataset("synthetic:smal", None).map(|_| ());
-        assert!(matches!(err, Err(e) if e.hint.starts_with("did you mean `small`")));
+        assert!(matches!(err, Err(e) if e.message.contains("did you mean 'small'")));
     }
 
     #[test]
-    fn local_paths_must_exist() {
+    fn local_paths_must_exist_relative_to_the_spec() {
         let here = env!("CARGO_MANIFEST_DIR");
         assert_eq!(
             parse_dataset(&format!("folder:{here}"), None),
@@ -177,7 +110,8 @@ mod tests {
             parse_dataset("folder:src", Some(Path::new(here))),
             Ok(DatasetSource::Folder(Path::new(here).join("src")))
         );
-        assert!(parse_dataset("ballroom:/no/such/BallroomData", None).is_err());
+        let missing = parse_dataset("ballroom:/no/such/BallroomData", None).map(|_| ());
+        assert!(matches!(missing, Err(e) if e.hint == BALLROOM_HINT));
         assert!(parse_dataset("mp3:/x", None).is_err());
     }
 

@@ -18,7 +18,7 @@
 //! ```toml
 //! [experiment]
 //! name = "table1"
-//! dataset = "synthetic:full"   # synthetic:tiny|small|full[:SEED], ballroom:/path, ballroom ($TEMPORA_BALLROOM), folder:/path
+//! dataset = "synthetic:full"   # synthetic:tiny|small|full[@SEED], ballroom:/path, ballroom ($TEMPORA_BALLROOM), folder:/path
 //! seed = 11                    # fold shuffle; default training seed
 //!
 //! [features]                   # FeatureConfig fields; omitted = the paper's
@@ -96,7 +96,7 @@ use crate::model::ArchConfig;
 use crate::train::TrainConfig;
 
 pub use canonical::canonical_json;
-pub use dataset_text::{BALLROOM_ENV, BALLROOM_HINT, SYNTHETIC_SEED};
+pub use dataset_text::BALLROOM_HINT;
 pub use error::{Diagnostic, SpecError};
 pub use expand::{
     DEFAULT_CHUNK_FRAMES, DEFAULT_CLASSES, DEFAULT_DROPOUT, DEFAULT_FOLDS, DEFAULT_HOPS,
