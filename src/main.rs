@@ -21,6 +21,9 @@ struct Cli {
 enum Command {
     /// Compute the paper's log-mel features of an audio file (or a dataset).
     Features(cli::features::FeaturesArgs),
+    /// Features of every track of a dataset, cached (joined into `features` by the lead).
+    #[command(name = "features-dataset")]
+    FeaturesDataset(cli::features_dataset::FeaturesDatasetArgs),
     /// Show what an experiment would compute, why, and what it costs.
     Plan(cli::plan::PlanArgs),
     /// Compute what an experiment is missing (resumes interrupted work).
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Features(args) => cli::features::run(args),
+        Command::FeaturesDataset(args) => cli::features_dataset::run(args),
         Command::Plan(args) => cli::plan::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Status(args) => cli::status::run(args),

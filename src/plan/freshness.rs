@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::exec::store::{Check, Corruption, Probe, Store, StoreError};
@@ -87,30 +88,35 @@ pub fn judge(
     previous: Option<&PlanRecord>,
 ) -> Result<BTreeMap<TaskId, Freshness>, StoreError> {
     let current = previous.map(|_| PlanRecord::of(graph));
-    let mut out = BTreeMap::new();
-    for task in graph.tasks() {
-        let (kind, key) = (task.kind.name(), task.key.hex());
-        let freshness = match store.probe(kind, &key, check)? {
-            Probe::Present(_) => Freshness::Fresh,
-            Probe::Corrupt(c) => Freshness::Stale(StaleReason::Corrupt(c)),
-            Probe::Missing if store.is_running(kind, &key)? => {
-                Freshness::Stale(StaleReason::Running)
-            }
-            Probe::Missing if store.is_incomplete(kind, &key) => {
-                Freshness::Stale(StaleReason::Incomplete)
-            }
-            Probe::Missing => {
-                let old = previous.and_then(|p| p.tasks.get(&task.id));
-                let new = current.as_ref().and_then(|c| c.tasks.get(&task.id));
-                match (old, new) {
-                    (Some(old), Some(new)) if old.key != new.key => {
-                        Freshness::Stale(StaleReason::Changed(diff(old, new)))
-                    }
-                    _ => Freshness::Stale(StaleReason::Missing),
+    // Probes are independent (and `Check::Hashes` reads every byte): run them
+    // in parallel, collect in id order.
+    let tasks: Vec<_> = graph.tasks().collect();
+    let judged: Result<Vec<(TaskId, Freshness)>, StoreError> = tasks
+        .par_iter()
+        .map(|task| {
+            let (kind, key) = (task.kind.name(), task.key.hex());
+            let freshness = match store.probe(kind, &key, check)? {
+                Probe::Present(_) => Freshness::Fresh,
+                Probe::Corrupt(c) => Freshness::Stale(StaleReason::Corrupt(c)),
+                Probe::Missing if store.is_running(kind, &key)? => {
+                    Freshness::Stale(StaleReason::Running)
                 }
-            }
-        };
-        out.insert(task.id.clone(), freshness);
-    }
-    Ok(out)
+                Probe::Missing if store.is_incomplete(kind, &key) => {
+                    Freshness::Stale(StaleReason::Incomplete)
+                }
+                Probe::Missing => {
+                    let old = previous.and_then(|p| p.tasks.get(&task.id));
+                    let new = current.as_ref().and_then(|c| c.tasks.get(&task.id));
+                    match (old, new) {
+                        (Some(old), Some(new)) if old.key != new.key => {
+                            Freshness::Stale(StaleReason::Changed(diff(old, new)))
+                        }
+                        _ => Freshness::Stale(StaleReason::Missing),
+                    }
+                }
+            };
+            Ok((task.id.clone(), freshness))
+        })
+        .collect();
+    Ok(judged?.into_iter().collect())
 }
