@@ -221,7 +221,7 @@ mod tests {
             hint.as_deref(),
             Some("did you mean `filters_per_length`? valid keys: `axis`, `filters_per_length`, `pool`")
         );
-        assert_eq!(serde_hint("invalid type: string"), None);
+        assert_eq!(serde_hint("invalid length 3, expected 2"), None);
     }
 
     #[test]
