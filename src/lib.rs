@@ -15,6 +15,7 @@
 //! - [`exec`]: runs a plan: cache store, job queue, progress, logs, resume.
 //! - [`model`]: burn modules built from filter-bank descriptions, and the fused filter-bank op.
 //! - [`train`]: the paper's training loop, evaluation and exports.
+//! - [`tasks`]: binds each planned task kind to what it computes (features, chunks, training, …).
 //! - [`report`]: polars aggregation into Table 1, plots.
 //! - [`device`]: choosing CPU or CUDA at run time, without panicking when there is no driver.
 #![warn(missing_docs)]
@@ -28,4 +29,5 @@ pub mod model;
 pub mod plan;
 pub mod report;
 pub mod spec;
+pub mod tasks;
 pub mod train;

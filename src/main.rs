@@ -28,8 +28,16 @@ enum Command {
     Features(cli::features::FeaturesArgs),
     /// Inspect datasets and write the synthetic corpus as wav files.
     Datasets(cli::datasets::DatasetsArgs),
+    /// Show what an experiment would compute, why, and what it costs.
+    Plan(cli::plan::PlanArgs),
+    /// Compute what an experiment is missing (resumes interrupted work).
+    Run(cli::run::RunArgs),
+    /// Show what of an experiment is done, running, interrupted or missing.
+    Status(cli::status::StatusArgs),
     /// Regenerate reports/<experiment>/ from cached results and print Table 1.
     Report(cli::report::ReportArgs),
+    /// Remove cache entries that no spec refers to.
+    Gc(cli::gc::GcArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,7 +52,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Features(args) => cli::features::run(args),
         Command::Datasets(args) => cli::datasets::run(args),
+        Command::Plan(args) => cli::plan::run(args),
+        Command::Run(args) => cli::run::run(args),
+        Command::Status(args) => cli::status::run(args),
         Command::Report(args) => cli::report::run(args),
+        Command::Gc(args) => cli::gc::run(args),
     };
     match result {
         Ok(code) => code,

@@ -17,7 +17,7 @@ use tempora::features::{try_mel_spectrogram, write_npy, FeatureConfig};
 /// Arguments of `tempora features`.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Example:\n  tempora features song.wav --out song.npy\n  \
+    after_help = "Examples:\n  tempora features synthetic:small        # every track, cached, with a summary\n  tempora features song.wav --out song.npy\n  \
 python -c \"import numpy; print(numpy.load('song.npy').shape)\"  # (frames, 40)"
 )]
 pub struct FeaturesArgs {
@@ -31,17 +31,30 @@ pub struct FeaturesArgs {
     /// `mel_bands = 96`); defaults are the paper's.
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
+    /// Dataset form: the cache directory.
+    #[arg(long, value_name = "DIR", default_value = super::plan::DEFAULT_CACHE)]
+    pub cache: PathBuf,
+    /// Dataset form: worker threads (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 /// Runs `tempora features`.
 pub fn run(args: FeaturesArgs) -> anyhow::Result<ExitCode> {
     let input = Path::new(&args.input);
     if !input.is_file() {
-        bail!(
-            "{} is not an existing audio file; the dataset form of `tempora features` \
-             (synthetic:SIZE, folder:DIR, ballroom:DIR) is not available in this build",
-            args.input
-        );
+        if args.out.is_some() || args.config.is_some() {
+            bail!(
+                "{} is not an existing audio file; --out and --config apply to a single file \
+                 (the dataset form writes into the cache)",
+                args.input
+            );
+        }
+        return super::features_dataset::run(super::features_dataset::FeaturesDatasetArgs {
+            dataset: args.input,
+            cache: args.cache,
+            jobs: args.jobs,
+        });
     }
     let Some(out) = args.out.as_deref() else {
         bail!("a single audio file needs --out FILE.npy to say where its features go");

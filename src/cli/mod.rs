@@ -3,4 +3,9 @@
 
 pub mod datasets;
 pub mod features;
+pub mod features_dataset;
+pub mod gc;
+pub mod plan;
 pub mod report;
+pub mod run;
+pub mod status;

@@ -1,0 +1,310 @@
+//! `tempora plan SPEC`: what would be computed, why, and what it costs —
+//! without computing anything. Also home of the arguments and helpers that
+//! `run` and `status` share with it (spec, profile, cache, device).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use tempora::device::{ComputeDevice, DeviceChoice};
+use tempora::exec::store::{Check, Probe, Store};
+use tempora::plan::estimate::{self, Calibration};
+use tempora::plan::{self, Freshness, Locator, Plan, PlanOptions, TaskId, TaskKind};
+use tempora::spec;
+
+/// Default cache directory, relative to the working directory.
+pub const DEFAULT_CACHE: &str = "cache";
+
+/// Arguments shared by `plan`, `run` and `status`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SpecArgs {
+    /// The experiment spec (TOML), e.g. `experiments/table1.toml`.
+    pub spec: PathBuf,
+    /// A `[profile.NAME]` of the spec to apply (e.g. `quick`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The cache directory (created on demand; safe to delete).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_CACHE)]
+    pub cache: PathBuf,
+    /// Where training runs: `auto` (CUDA when available), `cpu`, `cuda` or `cuda:N`.
+    /// CPU and CUDA results are cached separately.
+    #[arg(long, value_name = "DEVICE", default_value = "auto", value_parser = parse_device)]
+    pub device: DeviceChoice,
+}
+
+/// Arguments of `tempora plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub common: SpecArgs,
+    /// Print the task graph as Graphviz DOT instead of the tables.
+    #[arg(long, conflicts_with = "json")]
+    pub dot: bool,
+    /// Print the task graph as JSON instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses `auto`, `cpu`, `cuda` or `cuda:N`.
+pub fn parse_device(text: &str) -> Result<DeviceChoice, String> {
+    match text {
+        "auto" => Ok(DeviceChoice::Auto),
+        "cpu" => Ok(DeviceChoice::Cpu),
+        "cuda" => Ok(DeviceChoice::Cuda(0)),
+        other => other
+            .strip_prefix("cuda:")
+            .and_then(|n| n.parse().ok())
+            .map(DeviceChoice::Cuda)
+            .ok_or_else(|| format!("unknown device {other:?}: expected auto, cpu, cuda or cuda:N")),
+    }
+}
+
+/// Resolves the device choice (probing for a CUDA driver; `auto` falls back
+/// to the CPU with one line on stderr, never a panic).
+pub fn resolve_device(choice: DeviceChoice) -> anyhow::Result<ComputeDevice> {
+    let device = tempora::device::resolve(choice)?;
+    if choice == DeviceChoice::Auto && device == ComputeDevice::Cpu {
+        eprintln!("device: no usable CUDA driver/device found; running on the CPU");
+    }
+    Ok(device)
+}
+
+/// Loads the spec, opens the cache and plans (checking entries with `check`).
+pub fn prepare(args: &SpecArgs, opts: PlanOptions, check: Check) -> anyhow::Result<(Store, Plan)> {
+    let experiment = spec::load(&args.spec, args.profile.as_deref())
+        .with_context(|| format!("loading {}", args.spec.display()))?;
+    let store = Store::open(&args.cache)
+        .with_context(|| format!("opening the cache {}", args.cache.display()))?;
+    let plan = plan::prepare(experiment, &store, &opts, check)
+        .with_context(|| format!("planning {}", args.spec.display()))?;
+    Ok((store, plan))
+}
+
+/// `tempora plan`.
+pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let device = resolve_device(args.common.device)?;
+    let opts = PlanOptions {
+        device: device.into(),
+        ..PlanOptions::default()
+    };
+    let (store, plan) = prepare(&args.common, opts, Check::Sizes)?;
+    if args.dot {
+        print!("{}", plan::dot::to_dot(&plan.graph, &plan.freshness));
+    } else if args.json {
+        let text = plan::json::to_json(&plan.experiment.name, &plan.graph, &plan.freshness)
+            .context("encoding the plan as JSON")?;
+        println!("{text}");
+    } else {
+        print!("{}", render(&plan, &store, device));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The per-kind table, then the first reasons, then the per-model table with
+/// estimates. Ends with `N to run`.
+pub fn render(plan: &Plan, store: &Store, device: ComputeDevice) -> String {
+    let mut out = String::new();
+    let exp = &plan.experiment;
+    out.push_str(&format!(
+        "{}{} — dataset {}, {} tracks, {} models, {} folds, training on {}\n\n",
+        exp.name,
+        exp.profile
+            .as_ref()
+            .map(|p| format!(" (profile {p})"))
+            .unwrap_or_default(),
+        plan.dataset.name,
+        plan.dataset.tracks.len(),
+        exp.models.len(),
+        exp.protocol.folds,
+        device_words(device),
+    ));
+    out.push_str(&kind_table(plan));
+    out.push_str(&reasons(plan, 8));
+    out.push_str(&model_table(plan, store, device));
+    let to_run: usize = plan.summary().iter().map(|k| k.to_run).sum();
+    out.push_str(&format!("\n{to_run} to run\n"));
+    out
+}
+
+fn device_words(device: ComputeDevice) -> String {
+    match device {
+        ComputeDevice::Cpu => "cpu".into(),
+        ComputeDevice::Cuda(n) => format!("cuda:{n}"),
+    }
+}
+
+/// `kind  total  cached  to run  why`.
+pub fn kind_table(plan: &Plan) -> String {
+    let mut out = format!(
+        "{:<10} {:>6} {:>7} {:>7}  why\n",
+        "kind", "total", "cached", "to run"
+    );
+    for row in plan.summary() {
+        let why: Vec<String> = row
+            .reasons
+            .iter()
+            .map(|(r, n)| format!("{n} {r}"))
+            .collect();
+        out.push_str(&format!(
+            "{:<10} {:>6} {:>7} {:>7}  {}\n",
+            row.kind.name(),
+            row.total,
+            row.cached,
+            row.to_run,
+            why.join(", ")
+        ));
+    }
+    out
+}
+
+/// The first `limit` stale tasks past the features stage, with their reason.
+fn reasons(plan: &Plan, limit: usize) -> String {
+    let stale: Vec<String> = plan
+        .graph
+        .tasks()
+        .filter(|t| t.kind != TaskKind::Features)
+        .filter_map(|t| match plan.freshness.get(&t.id) {
+            Some(Freshness::Stale(r)) => Some(format!("  {}: {r}\n", t.id)),
+            _ => None,
+        })
+        .collect();
+    if stale.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nwhy (first tasks):\n");
+    for line in stale.iter().take(limit) {
+        out.push_str(line);
+    }
+    if stale.len() > limit {
+        out.push_str(&format!("  … and {} more\n", stale.len() - limit));
+    }
+    out
+}
+
+/// Upper-bound training FLOPs of every train task of the plan.
+fn train_task_flops(plan: &Plan) -> BTreeMap<TaskId, (usize, f64)> {
+    let exp = &plan.experiment;
+    let frames = estimate::song_frames(&plan.dataset, &exp.features);
+    let mut out = BTreeMap::new();
+    for task in plan.graph.of_kind(TaskKind::Train) {
+        let Locator::Model(m) = task.locator else {
+            continue;
+        };
+        let Some(model) = exp.models.get(m) else {
+            continue;
+        };
+        let hop = task.params["hop"].as_u64().map_or(1, |h| h as usize);
+        let flops =
+            estimate::train_flops(&model.arch, &model.train, &frames, hop, exp.protocol.folds);
+        out.insert(task.id.clone(), (m, flops));
+    }
+    out
+}
+
+fn model_table(plan: &Plan, store: &Store, device: ComputeDevice) -> String {
+    let exp = &plan.experiment;
+    let flops = train_task_flops(plan);
+    let mut per_model: BTreeMap<usize, (usize, usize, f64)> = BTreeMap::new();
+    for (id, &(m, f)) in &flops {
+        let entry = per_model.entry(m).or_insert((0, 0, 0.0));
+        entry.0 += 1;
+        if plan.is_stale(id) {
+            entry.1 += 1;
+            entry.2 += f;
+        }
+    }
+    let mut out = format!(
+        "\n{:<28} {:>10} {:>9} {:>6} {:>7} {:>16}\n",
+        "model", "params", "hops", "tasks", "to run", "FLOPs to run (≤)"
+    );
+    let mut total = 0.0;
+    for (m, model) in exp.models.iter().enumerate() {
+        let Some(&(tasks, stale, f)) = per_model.get(&m) else {
+            continue;
+        };
+        total += f;
+        let hops: Vec<String> = model.hops.iter().map(|h| h.to_string()).collect();
+        out.push_str(&format!(
+            "{:<28} {:>10} {:>9} {:>6} {:>7} {:>16}\n",
+            model.name,
+            thousands(model.arch.param_count()),
+            hops.join(","),
+            tasks,
+            stale,
+            estimate::human_flops(f)
+        ));
+    }
+    out.push_str(&format!(
+        "\ntraining to run: ≤ {} (every epoch counted)\n",
+        estimate::human_flops(total)
+    ));
+    match calibration(plan, store, &flops, device) {
+        Some(cal) => out.push_str(&format!(
+            "time on {}: ≈ {} at {:.2} GFLOP/s ({})\n",
+            cal.device,
+            estimate::human_seconds(total / cal.flops_per_second.max(1.0)),
+            cal.flops_per_second / 1e9,
+            cal.source,
+        )),
+        None => out.push_str(&format!(
+            "time on {}: unknown until one training task has run there\n",
+            device_words(device)
+        )),
+    }
+    out
+}
+
+/// A rate measured on the cached train tasks of this plan (their recorded
+/// seconds against the same upper-bound FLOPs), else for the CPU a
+/// micro-benchmark, else none.
+fn calibration(
+    plan: &Plan,
+    store: &Store,
+    flops: &BTreeMap<TaskId, (usize, f64)>,
+    device: ComputeDevice,
+) -> Option<Calibration> {
+    let (mut done_flops, mut seconds, mut tasks) = (0.0, 0.0, 0);
+    for (id, &(_, f)) in flops {
+        let Some(task) = plan.graph.get(id) else {
+            continue;
+        };
+        if plan.is_stale(id) {
+            continue;
+        }
+        if let Ok(Probe::Present(m)) = store.probe(task.kind.name(), &task.key.hex(), Check::Sizes)
+        {
+            done_flops += f;
+            seconds += m.seconds;
+            tasks += 1;
+        }
+    }
+    if tasks > 0 && seconds > 0.0 {
+        return Some(Calibration {
+            device: device_words(device),
+            flops_per_second: done_flops / seconds,
+            source: format!("measured on {tasks} cached training tasks"),
+        });
+    }
+    match device {
+        ComputeDevice::Cpu => {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            Some(estimate::cpu_micro_benchmark(threads))
+        }
+        ComputeDevice::Cuda(_) => None,
+    }
+}
+
+/// `11608` → `11,608`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,426 @@
+//! Runs jobs in dependency order: boxed [`Work`] closures on a rayon pool
+//! (CPU jobs, `--jobs` threads) or on one device queue (GPU jobs, one at a
+//! time), reporting to an [`Observer`] (progress bars, the run log).
+//!
+//! The runner never looks at what a job computes: a job is an id, a label, the
+//! [`Resource`] it needs and a closure. A dry run is the same path with
+//! [`Mode::DryRun`], which reports every job in order and calls no closure.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::queue::{DependencyQueue, QueueError};
+
+/// An error returned by a job's closure.
+pub type WorkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What running a job's closure found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The closure computed and published the job's outputs.
+    Computed,
+    /// The outputs already existed (published by another process meanwhile).
+    Reused,
+    /// Nothing was called ([`Mode::DryRun`]).
+    DryRun,
+}
+
+/// A job's closure: everything needed to compute one artifact.
+pub type Work = Box<dyn FnOnce(&JobContext) -> Result<Outcome, WorkError> + Send>;
+
+/// Where a job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    /// On the CPU pool, alongside `--jobs - 1` others.
+    Cpu,
+    /// On the device queue, one at a time.
+    Gpu,
+}
+
+/// Identity of a job, as observers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobInfo {
+    /// Unique id (tempora uses `<kind>/<key>`).
+    pub id: String,
+    /// Human-readable name.
+    pub label: String,
+    /// Where it runs.
+    pub resource: Resource,
+}
+
+/// One unit of work for the runner.
+pub struct Job {
+    /// Identity.
+    pub info: JobInfo,
+    /// What to do.
+    pub work: Work,
+}
+
+/// A progress report from inside a running job (e.g. one per epoch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    /// Steps done.
+    pub done: u64,
+    /// Steps in all (an upper bound when the job may stop early).
+    pub total: u64,
+    /// One short line, e.g. `loss 1.234 val 56.7%`.
+    pub message: String,
+}
+
+/// Receives the runner's events. Called from worker threads.
+pub trait Observer: Send + Sync {
+    /// A job's closure is about to be called.
+    fn started(&self, job: &JobInfo);
+    /// A running job reported progress.
+    fn update(&self, job: &JobInfo, update: &Update);
+    /// A job ended (`Err` holds the error, rendered with its causes).
+    fn finished(&self, job: &JobInfo, result: &Result<Outcome, String>, seconds: f64);
+    /// A job will not run because `failed` (one of its dependencies) failed.
+    fn skipped(&self, job: &JobInfo, failed: &str);
+}
+
+/// Forwards every event to several observers (progress display and run log).
+pub struct Tee(pub Vec<Arc<dyn Observer>>);
+
+impl Observer for Tee {
+    fn started(&self, job: &JobInfo) {
+        self.0.iter().for_each(|o| o.started(job));
+    }
+    fn update(&self, job: &JobInfo, update: &Update) {
+        self.0.iter().for_each(|o| o.update(job, update));
+    }
+    fn finished(&self, job: &JobInfo, result: &Result<Outcome, String>, seconds: f64) {
+        self.0.iter().for_each(|o| o.finished(job, result, seconds));
+    }
+    fn skipped(&self, job: &JobInfo, failed: &str) {
+        self.0.iter().for_each(|o| o.skipped(job, failed));
+    }
+}
+
+/// What a job's closure can use while it runs.
+pub struct JobContext {
+    info: JobInfo,
+    observer: Arc<dyn Observer>,
+}
+
+impl JobContext {
+    /// The job being run.
+    pub fn info(&self) -> &JobInfo {
+        &self.info
+    }
+
+    /// Reports progress (shown on the job's progress line and logged).
+    pub fn report(&self, update: Update) {
+        self.observer.update(&self.info, &update);
+    }
+}
+
+/// Run or only report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Call every closure.
+    Run,
+    /// Call none: report each job in dependency order as [`Outcome::DryRun`].
+    DryRun,
+}
+
+/// Counts of a finished run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Jobs whose closure computed their outputs.
+    pub computed: usize,
+    /// Jobs whose outputs appeared meanwhile.
+    pub reused: usize,
+    /// Jobs reported by a dry run.
+    pub dry_run: usize,
+    /// Failed jobs: `(id, error)`.
+    pub failed: Vec<(String, String)>,
+    /// Jobs not run because a dependency failed.
+    pub skipped: usize,
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// The job graph is inconsistent (a bug in the planner).
+    #[error("invalid job graph: {0}")]
+    Graph(#[from] QueueError),
+    /// The CPU thread pool could not be built.
+    #[error("cannot start {threads} worker threads: {source}")]
+    Pool {
+        /// Requested threads.
+        threads: usize,
+        /// The rayon error.
+        source: rayon::ThreadPoolBuildError,
+    },
+}
+
+/// Runs a [`DependencyQueue`] of jobs.
+#[derive(Debug, Clone, Copy)]
+pub struct Runner {
+    /// CPU worker threads (`--jobs`).
+    pub jobs: usize,
+    /// Run or dry run.
+    pub mode: Mode,
+}
+
+/// A finished job, sent back to the scheduling loop: its id and result.
+type Done = (String, Result<Outcome, String>);
+
+fn render(err: &WorkError) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn execute(job: Job, mode: Mode, observer: &Arc<dyn Observer>) -> Result<Outcome, String> {
+    let clock = Instant::now();
+    observer.started(&job.info);
+    let ctx = JobContext {
+        info: job.info.clone(),
+        observer: observer.clone(),
+    };
+    let result = match mode {
+        Mode::DryRun => Ok(Outcome::DryRun),
+        Mode::Run => match catch_unwind(AssertUnwindSafe(|| (job.work)(&ctx))) {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(e)) => Err(render(&e)),
+            Err(panic) => Err(panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .map_or_else(|| "panicked".to_string(), |m| format!("panicked: {m}"))),
+        },
+    };
+    let seconds = clock.elapsed().as_secs_f64();
+    observer.finished(&job.info, &result, seconds);
+    result
+}
+
+impl Runner {
+    /// Runs every job once its dependencies have succeeded; a failed job's
+    /// dependents are skipped, independent jobs go on.
+    pub fn run(
+        &self,
+        mut queue: DependencyQueue<String, Job>,
+        observer: Arc<dyn Observer>,
+    ) -> Result<Summary, RunnerError> {
+        queue.validate()?;
+        let threads = self.jobs.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("tempora-cpu-{i}"))
+            .build()
+            .map_err(|source| RunnerError::Pool { threads, source })?;
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let (gpu_tx, gpu_rx) = mpsc::channel::<(String, Job)>();
+        let mode = self.mode;
+        let gpu_thread = {
+            let (done_tx, observer) = (done_tx.clone(), observer.clone());
+            std::thread::spawn(move || {
+                for (id, job) in gpu_rx {
+                    let result = execute(job, mode, &observer);
+                    if done_tx.send((id, result)).is_err() {
+                        break;
+                    }
+                }
+            })
+        };
+        let mut summary = Summary::default();
+        let mut in_flight = 0usize;
+        loop {
+            while let Some((id, job)) = queue.dequeue() {
+                in_flight += 1;
+                match job.info.resource {
+                    Resource::Gpu => {
+                        // The device thread only stops when this sender is
+                        // dropped, so the send cannot fail here.
+                        let _ = gpu_tx.send((id, job));
+                    }
+                    Resource::Cpu => {
+                        let (done_tx, observer) = (done_tx.clone(), observer.clone());
+                        pool.spawn(move || {
+                            let result = execute(job, mode, &observer);
+                            let _ = done_tx.send((id, result));
+                        });
+                    }
+                }
+            }
+            if in_flight == 0 {
+                break;
+            }
+            let Ok((id, result)) = done_rx.recv() else {
+                break;
+            };
+            in_flight -= 1;
+            match result {
+                Ok(Outcome::Computed) => summary.computed += 1,
+                Ok(Outcome::Reused) => summary.reused += 1,
+                Ok(Outcome::DryRun) => summary.dry_run += 1,
+                Err(e) => {
+                    for (_, skipped) in queue.fail(&id) {
+                        observer.skipped(&skipped.info, &id);
+                        summary.skipped += 1;
+                    }
+                    summary.failed.push((id, e));
+                    continue;
+                }
+            }
+            queue.finish(&id);
+        }
+        drop(gpu_tx);
+        // The device thread ends once its channel is closed; a panic there
+        // was already caught per job.
+        let _ = gpu_thread.join();
+        Ok(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Record(Mutex<Vec<String>>);
+
+    impl Observer for Record {
+        fn started(&self, job: &JobInfo) {
+            self.0.lock().unwrap().push(format!("start {}", job.id));
+        }
+        fn update(&self, job: &JobInfo, u: &Update) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("update {} {}/{}", job.id, u.done, u.total));
+        }
+        fn finished(&self, job: &JobInfo, r: &Result<Outcome, String>, _: f64) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("end {} {:?}", job.id, r));
+        }
+        fn skipped(&self, job: &JobInfo, failed: &str) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("skip {} after {failed}", job.id));
+        }
+    }
+
+    fn job(id: &str, resource: Resource, log: Arc<Mutex<Vec<String>>>, fail: bool) -> Job {
+        let name = id.to_string();
+        Job {
+            info: JobInfo {
+                id: id.into(),
+                label: id.into(),
+                resource,
+            },
+            work: Box::new(move |ctx| {
+                ctx.report(Update {
+                    done: 1,
+                    total: 1,
+                    message: String::new(),
+                });
+                log.lock().unwrap().push(name);
+                if fail {
+                    Err("boom".into())
+                } else {
+                    Ok(Outcome::Computed)
+                }
+            }),
+        }
+    }
+
+    /// features → (train on GPU) → report; a second branch fails and only
+    /// its dependent is skipped.
+    fn graph(log: &Arc<Mutex<Vec<String>>>) -> DependencyQueue<String, Job> {
+        let mut q = DependencyQueue::new();
+        let add = |q: &mut DependencyQueue<String, Job>, id: &str, r, fail, deps: &[&str]| {
+            q.insert(
+                id.to_string(),
+                job(id, r, log.clone(), fail),
+                deps.iter().map(|d| d.to_string()),
+            )
+            .unwrap();
+        };
+        add(&mut q, "a-features", Resource::Cpu, false, &[]);
+        add(&mut q, "b-train", Resource::Gpu, false, &["a-features"]);
+        add(&mut q, "c-report", Resource::Cpu, false, &["b-train"]);
+        add(&mut q, "d-broken", Resource::Cpu, true, &[]);
+        add(
+            &mut q,
+            "e-after-broken",
+            Resource::Cpu,
+            false,
+            &["d-broken"],
+        );
+        q
+    }
+
+    #[test]
+    fn jobs_run_after_their_dependencies_and_failures_skip_dependents() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::new(Record::default());
+        let runner = Runner {
+            jobs: 2,
+            mode: Mode::Run,
+        };
+        let summary = runner.run(graph(&log), record.clone()).unwrap();
+        assert_eq!(summary.computed, 3);
+        assert_eq!(summary.skipped, 1);
+        assert_eq!(
+            summary.failed,
+            vec![("d-broken".to_string(), "boom".to_string())]
+        );
+        let ran = log.lock().unwrap().clone();
+        let pos = |id: &str| ran.iter().position(|r| r == id).unwrap();
+        assert!(pos("a-features") < pos("b-train") && pos("b-train") < pos("c-report"));
+        assert!(!ran.contains(&"e-after-broken".to_string()));
+        let events = record.0.lock().unwrap().clone();
+        assert!(events.contains(&"skip e-after-broken after d-broken".to_string()));
+        assert!(events.contains(&"update b-train 1/1".to_string()));
+    }
+
+    #[test]
+    fn a_dry_run_reports_every_job_and_calls_no_closure() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let runner = Runner {
+            jobs: 1,
+            mode: Mode::DryRun,
+        };
+        let summary = runner
+            .run(graph(&log), Arc::new(Record::default()))
+            .unwrap();
+        assert_eq!(summary.dry_run, 5);
+        assert!(log.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_panicking_job_is_a_failure_not_a_crash() {
+        let mut q = DependencyQueue::new();
+        let work: Work = Box::new(|_| panic!("kaput"));
+        let info = JobInfo {
+            id: "p".into(),
+            label: "p".into(),
+            resource: Resource::Cpu,
+        };
+        q.insert("p".to_string(), Job { info, work }, []).unwrap();
+        let runner = Runner {
+            jobs: 1,
+            mode: Mode::Run,
+        };
+        let summary = runner.run(q, Arc::new(Record::default())).unwrap();
+        assert_eq!(
+            summary.failed,
+            vec![("p".to_string(), "panicked: kaput".to_string())]
+        );
+    }
+}

@@ -1,0 +1,358 @@
+//! Expands an [`Experiment`] and its loaded [`Dataset`] into a [`TaskGraph`]:
+//! features per track → normalisation statistics → chunk sets per
+//! (chunk frames, hop, fold) → train per (model, hop, fold) → aggregate → report.
+//!
+//! It never decodes audio nor reads a cache entry: it needs only the track
+//! list and each track's content hash (see [`super::sources`]).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::dataset::Dataset;
+use crate::features::{FeatureConfig, NormSplit};
+use crate::spec::{Experiment, ModelSpec};
+
+use super::graph::TaskGraph;
+use super::key::Key;
+use super::task::{Locator, Task, TaskId, TaskKind};
+use super::PlanError;
+
+/// Where training runs, as far as results are concerned: CPU and CUDA results
+/// differ in their last bits, so the class (not the device index) is keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceClass {
+    /// burn NdArray on the CPU (the bit-reproducible reference).
+    Cpu,
+    /// burn CubeCL on CUDA.
+    Cuda,
+}
+
+impl From<crate::device::ComputeDevice> for DeviceClass {
+    fn from(device: crate::device::ComputeDevice) -> Self {
+        match device {
+            crate::device::ComputeDevice::Cpu => DeviceClass::Cpu,
+            crate::device::ComputeDevice::Cuda(_) => DeviceClass::Cuda,
+        }
+    }
+}
+
+/// What to plan beyond the spec (command-line selections).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Device class training runs on (keyed).
+    pub device: DeviceClass,
+    /// Only these models (`--only`); empty = all. A selection leaves out aggregate and report.
+    pub only: Vec<String>,
+    /// Only these folds (`--folds`); `None` = all. A selection leaves out aggregate and report.
+    pub folds: Option<Vec<usize>>,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            device: DeviceClass::Cpu,
+            only: Vec::new(),
+            folds: None,
+        }
+    }
+}
+
+/// One song as keyed tasks see it: its track id (test predictions name it),
+/// label and features key; never its path.
+#[derive(Serialize)]
+struct SongRef<'a> {
+    track: &'a str,
+    label: usize,
+    features: Key,
+}
+
+fn dep(task: &Task) -> (TaskId, Key) {
+    (task.id.clone(), task.key)
+}
+
+/// Plans the experiment. `source_hashes[i]` is the content hash of `dataset.tracks[i]`.
+pub fn build(
+    exp: &Experiment,
+    dataset: &Dataset,
+    source_hashes: &[String],
+    opts: &PlanOptions,
+) -> Result<TaskGraph, PlanError> {
+    check_inputs(exp, dataset, source_hashes, opts)?;
+    let models = select_models(exp, &opts.only)?;
+    let folds: Vec<usize> = match &opts.folds {
+        Some(f) => f.clone(),
+        None => (0..exp.protocol.folds).collect(),
+    };
+    let mut graph = TaskGraph::new();
+
+    let features = features_tasks(dataset, source_hashes, &exp.features);
+    for task in &features {
+        graph.insert(task.clone())?;
+    }
+    let songs: Vec<SongRef> = dataset
+        .tracks
+        .iter()
+        .zip(&features)
+        .map(|(t, f)| SongRef {
+            track: &t.id,
+            label: t.label,
+            features: f.key,
+        })
+        .collect();
+    let song_deps: Vec<(TaskId, Key)> = features.iter().map(dep).collect();
+    let split = json!({ "folds": exp.protocol.folds, "seed": exp.seed, "songs": songs });
+
+    // Chunk sets and statistics are shared by models: build each once.
+    let mut norms: BTreeMap<Option<usize>, (TaskId, Key)> = BTreeMap::new();
+    let mut chunk_sets: BTreeMap<(usize, usize, usize), (TaskId, Key)> = BTreeMap::new();
+    let mut trains = Vec::new();
+    for &(m, model) in &models {
+        for &hop in &model.hops {
+            for &fold in &folds {
+                let norm_fold = match exp.normalisation.split {
+                    NormSplit::AllSongs => None,
+                    NormSplit::TrainOnly => Some(fold),
+                };
+                let norm = match norms.get(&norm_fold) {
+                    Some(d) => d.clone(),
+                    None => {
+                        let task = norm_task(exp, norm_fold, &split, &song_deps);
+                        let d = dep(&task);
+                        graph.insert(task)?;
+                        norms.insert(norm_fold, d.clone());
+                        d
+                    }
+                };
+                let at = (model.chunk_frames, hop, fold);
+                let chunks = match chunk_sets.get(&at) {
+                    Some(d) => d.clone(),
+                    None => {
+                        let task = chunks_task(exp, at, &split, &song_deps);
+                        let d = dep(&task);
+                        graph.insert(task)?;
+                        chunk_sets.insert(at, d.clone());
+                        d
+                    }
+                };
+                let train = train_task(m, model, hop, fold, opts.device, vec![chunks, norm]);
+                trains.push(dep(&train));
+                graph.insert(train)?;
+            }
+        }
+    }
+    if opts.only.is_empty() && opts.folds.is_none() {
+        add_aggregate_and_report(exp, &models, trains, &mut graph)?;
+    }
+    Ok(graph)
+}
+
+/// The features task of every track, in track order (also planned alone by
+/// `tempora features <dataset>`). `source_hashes[i]` belongs to `dataset.tracks[i]`.
+pub fn features_tasks(
+    dataset: &Dataset,
+    source_hashes: &[String],
+    config: &FeatureConfig,
+) -> Vec<Task> {
+    dataset
+        .tracks
+        .iter()
+        .zip(source_hashes)
+        .enumerate()
+        .map(|(i, (track, hash))| {
+            Task::new(
+                format!("features/{}", track.id),
+                TaskKind::Features,
+                json!({ "config": config }),
+                BTreeMap::from([("audio".to_string(), hash.clone())]),
+                vec![],
+                Locator::Track(i),
+            )
+        })
+        .collect()
+}
+
+fn check_inputs(
+    exp: &Experiment,
+    dataset: &Dataset,
+    source_hashes: &[String],
+    opts: &PlanOptions,
+) -> Result<(), PlanError> {
+    if source_hashes.len() != dataset.tracks.len() {
+        return Err(PlanError::Internal(format!(
+            "{} content hashes for {} tracks",
+            source_hashes.len(),
+            dataset.tracks.len()
+        )));
+    }
+    if dataset.tracks.len() < exp.protocol.folds {
+        return Err(PlanError::TooFewSongs {
+            dataset: dataset.name.clone(),
+            songs: dataset.tracks.len(),
+            folds: exp.protocol.folds,
+        });
+    }
+    if dataset.classes.len() != exp.protocol.classes {
+        return Err(PlanError::ClassMismatch {
+            dataset: dataset.name.clone(),
+            found: dataset.classes.len(),
+            spec: exp.protocol.classes,
+        });
+    }
+    if let Some(&fold) = opts
+        .folds
+        .iter()
+        .flatten()
+        .find(|&&f| f >= exp.protocol.folds)
+    {
+        return Err(PlanError::NoSuchFold {
+            fold,
+            folds: exp.protocol.folds,
+        });
+    }
+    Ok(())
+}
+
+fn select_models<'e>(
+    exp: &'e Experiment,
+    only: &[String],
+) -> Result<Vec<(usize, &'e ModelSpec)>, PlanError> {
+    if only.is_empty() {
+        return Ok(exp.models.iter().enumerate().collect());
+    }
+    let mut picked = Vec::new();
+    for name in only {
+        let Some(i) = exp.models.iter().position(|m| &m.name == name) else {
+            let nearest = exp
+                .models
+                .iter()
+                .map(|m| (strsim::jaro_winkler(&m.name, name), m.name.clone()))
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, n)| n)
+                .unwrap_or_default();
+            return Err(PlanError::NoSuchModel {
+                name: name.clone(),
+                nearest,
+            });
+        };
+        picked.push((i, &exp.models[i]));
+    }
+    picked.sort_by_key(|(i, _)| *i);
+    picked.dedup_by_key(|(i, _)| *i);
+    Ok(picked)
+}
+
+fn norm_task(
+    exp: &Experiment,
+    fold: Option<usize>,
+    split: &serde_json::Value,
+    song_deps: &[(TaskId, Key)],
+) -> Task {
+    // All-songs statistics are one task shared by every fold; train-only
+    // statistics depend on the fold's split.
+    let (id, params) = match fold {
+        None => (
+            "norm/all".to_string(),
+            json!({ "config": exp.normalisation, "songs": split["songs"] }),
+        ),
+        Some(fold) => (
+            format!("norm/fold{fold}"),
+            json!({ "config": exp.normalisation, "fold": fold, "split": split }),
+        ),
+    };
+    Task::new(
+        id,
+        TaskKind::Norm,
+        params,
+        BTreeMap::new(),
+        song_deps.to_vec(),
+        Locator::None,
+    )
+}
+
+fn chunks_task(
+    exp: &Experiment,
+    (frames, hop, fold): (usize, usize, usize),
+    split: &serde_json::Value,
+    song_deps: &[(TaskId, Key)],
+) -> Task {
+    let params = json!({
+        "chunk_frames": frames,
+        "hop": hop,
+        "fold": fold,
+        "split": split,
+        "chunk_policy": exp.protocol.chunk_policy,
+        "short_songs": exp.protocol.short_songs,
+    });
+    Task::new(
+        format!("chunks/frames{frames}/hop{hop}/fold{fold}"),
+        TaskKind::Chunks,
+        params,
+        BTreeMap::new(),
+        song_deps.to_vec(),
+        Locator::None,
+    )
+}
+
+fn train_task(
+    index: usize,
+    model: &ModelSpec,
+    hop: usize,
+    fold: usize,
+    device: DeviceClass,
+    deps: Vec<(TaskId, Key)>,
+) -> Task {
+    // The model name is keyed because the test metrics record it.
+    let params = json!({
+        "model": model.name,
+        "arch": model.arch,
+        "train": model.train,
+        "hop": hop,
+        "fold": fold,
+        "device": device,
+    });
+    Task::new(
+        format!("train/{}/hop{hop}/fold{fold}", model.name),
+        TaskKind::Train,
+        params,
+        BTreeMap::new(),
+        deps,
+        Locator::Model(index),
+    )
+}
+
+fn add_aggregate_and_report(
+    exp: &Experiment,
+    models: &[(usize, &ModelSpec)],
+    trains: Vec<(TaskId, Key)>,
+    graph: &mut TaskGraph,
+) -> Result<(), PlanError> {
+    let rows: Vec<_> = models
+        .iter()
+        .map(|(_, m)| json!({ "model": m.name, "hops": m.hops, "params": m.arch.param_count() }))
+        .collect();
+    let aggregate = Task::new(
+        format!("aggregate/{}", exp.name),
+        TaskKind::Aggregate,
+        json!({ "experiment": exp.name, "folds": exp.protocol.folds, "rows": rows }),
+        BTreeMap::new(),
+        trains,
+        Locator::None,
+    );
+    let paper: Vec<_> = models
+        .iter()
+        .map(|(_, m)| json!({ "model": m.name, "paper": m.paper }))
+        .collect();
+    let report = Task::new(
+        format!("report/{}", exp.name),
+        TaskKind::Report,
+        json!({ "experiment": exp.name, "description": exp.description, "paper": paper }),
+        BTreeMap::new(),
+        vec![dep(&aggregate)],
+        Locator::None,
+    );
+    graph.insert(aggregate)?;
+    graph.insert(report)
+}

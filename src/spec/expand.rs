@@ -1,0 +1,320 @@
+//! Stage two of spec parsing: raw TOML structs → a validated [`Experiment`].
+//! Applies the profile, validates every value with its location, expands
+//! banks and models, applies the sweep, and checks names are unique.
+//!
+//! Also owns the value validators every stage shares (counts, hops, rates),
+//! so one kind of mistake always reads the same.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::path::Path;
+
+use toml::Spanned;
+
+use super::banks::expand_banks;
+use super::dataset_text::parse_dataset;
+use super::error::{Reporter, SpecError};
+use super::models::{draft, resolve, Defaults, ModelDraft};
+use super::raw::{RawProtocol, RawSpec};
+use super::{profile, sweep, Experiment, Protocol};
+use crate::features::FeatureConfig;
+use crate::train::TrainConfig;
+
+/// Cross-validation folds (reference protocol: 10-fold, 80/10/10).
+pub const DEFAULT_FOLDS: usize = 10;
+/// Output classes (Ballroom's 8 dance styles, the three Rumba folders merged).
+pub const DEFAULT_CLASSES: usize = 8;
+/// Frames per input chunk of the paper's models (paper §3: 250 frames ≈ 5.8 s).
+pub const DEFAULT_CHUNK_FRAMES: usize = 250;
+/// Chunk hops of Table 1's two columns, frames.
+pub const DEFAULT_HOPS: [usize; 2] = [250, 80];
+/// Dropout before the output layer (reference implementation: 0.5).
+pub const DEFAULT_DROPOUT: f64 = 0.5;
+/// Max-pool window along mel bands of the paper's banks (40 bands → 10 values per filter).
+pub const DEFAULT_POOL_FREQ: usize = 4;
+
+/// Parses, validates and expands a spec.
+pub(crate) fn expand(
+    text: &str,
+    origin: &str,
+    base: Option<&Path>,
+    profile_name: Option<&str>,
+) -> Result<Experiment, SpecError> {
+    let r = Reporter::new(origin, text);
+    let raw: RawSpec = toml::from_str(text).map_err(|e| r.from_toml(&e))?;
+    let settings = profile::effective(&r, &raw, profile_name)?;
+    let header = raw.experiment.get_ref();
+    let dataset_text = settings.dataset.as_ref().unwrap_or(&header.dataset);
+    let dataset = parse_dataset(dataset_text.get_ref(), base)
+        .map_err(|e| r.at(Some(dataset_text.span()), e.message, Some(e.hint)))?;
+    let seed = match &header.seed {
+        Some(s) => seed_value(&r, s)?,
+        None => TrainConfig::default().seed,
+    };
+    let features = features(&r, raw.features.as_ref())?;
+    let protocol = protocol(&r, &settings)?;
+    let defaults = defaults(&r, &settings, seed)?;
+    let banks = expand_banks(&r, &raw.banks)?;
+    if raw.models.is_empty() {
+        return Err(r.at(
+            None,
+            "the spec defines no models",
+            Some("add at least one [[model]] with a name and banks, e.g. banks = { O = 1 }".into()),
+        ));
+    }
+    let mut drafts = raw
+        .models
+        .iter()
+        .map(|m| draft(&r, m, &banks, &defaults))
+        .collect::<Result<Vec<_>, _>>()?;
+    unique_names(&r, &drafts, "model")?;
+    if let Some(selection) = &settings.models {
+        drafts = profile::select(&r, selection, drafts)?;
+    }
+    let drafts = sweep::apply(&r, raw.sweep.as_ref(), drafts)?;
+    unique_names(&r, &drafts, "sweep variant")?;
+    let models = drafts
+        .into_iter()
+        .map(|d| resolve(&r, d, features.mel_bands, protocol.classes))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Experiment {
+        name: header.name.get_ref().clone(),
+        description: settings
+            .description
+            .as_ref()
+            .map(|d| d.get_ref().clone())
+            .or_else(|| header.description.clone()),
+        profile: profile_name.map(str::to_owned),
+        origin: origin.to_owned(),
+        dataset,
+        seed,
+        features,
+        normalisation: raw.normalisation.unwrap_or_default(),
+        protocol,
+        models,
+    })
+}
+
+fn features(
+    r: &Reporter<'_>,
+    raw: Option<&Spanned<FeatureConfig>>,
+) -> Result<FeatureConfig, SpecError> {
+    let Some(raw) = raw else {
+        return Ok(FeatureConfig::default());
+    };
+    let f = raw.get_ref().clone();
+    let positive = [
+        ("sample_rate", f.sample_rate as usize),
+        ("frame_size", f.frame_size),
+        ("hop_size", f.hop_size),
+        ("mel_bands", f.mel_bands),
+    ];
+    for (field, value) in positive {
+        if value == 0 {
+            return Err(r.at(
+                Some(raw.span()),
+                format!("[features].{field} must be at least 1"),
+                Some("leave the field out to use the paper's value".into()),
+            ));
+        }
+    }
+    let nyquist = f64::from(f.sample_rate) / 2.0;
+    if !(0.0 <= f.f_min && f.f_min < f.f_max && f.f_max <= nyquist) {
+        return Err(r.at(
+            Some(raw.span()),
+            format!("[features] mel range {} Hz to {} Hz is not within 0 Hz to {nyquist} Hz with f_min < f_max", f.f_min, f.f_max),
+            Some("the paper uses f_min = 0.0 and f_max = 22050.0 at 44,100 Hz".into()),
+        ));
+    }
+    if f.log_compression.is_nan() || f.log_compression <= 0.0 {
+        return Err(r.at(
+            Some(raw.span()),
+            "[features].log_compression must be positive",
+            Some("the paper uses log10(1 + 10000·x): log_compression = 10000.0".into()),
+        ));
+    }
+    Ok(f)
+}
+
+fn protocol(r: &Reporter<'_>, s: &RawProtocol) -> Result<Protocol, SpecError> {
+    let folds = match &s.folds {
+        Some(f) if *f.get_ref() < 2 => {
+            return Err(r.at(
+                Some(f.span()),
+                format!("folds must be at least 2, found {}", f.get_ref()),
+                Some("cross-validation needs one test fold and the rest for training; the reference protocol uses folds = 10".into()),
+            ))
+        }
+        Some(f) => count(r, "folds", *f.get_ref(), f.span(), 2)?,
+        None => DEFAULT_FOLDS,
+    };
+    let classes = match &s.classes {
+        Some(c) => count(r, "classes", *c.get_ref(), c.span(), 2)?,
+        None => DEFAULT_CLASSES,
+    };
+    Ok(Protocol {
+        folds,
+        classes,
+        chunk_policy: s.chunk_policy.unwrap_or_default(),
+        short_songs: s.short_songs.unwrap_or_default(),
+    })
+}
+
+fn defaults(r: &Reporter<'_>, s: &RawProtocol, seed: u64) -> Result<Defaults, SpecError> {
+    let mut train = TrainConfig {
+        seed,
+        ..TrainConfig::default()
+    };
+    if let Some(e) = &s.epochs {
+        train.epochs = count(r, "epochs", *e.get_ref(), e.span(), 1)?;
+    }
+    if let Some(b) = &s.batch {
+        train.batch_size = count(r, "batch", *b.get_ref(), b.span(), 1)?;
+    }
+    if let Some(lr) = &s.lr {
+        train.learning_rate = learning_rate(r, *lr.get_ref(), lr.span())?;
+    }
+    if let Some(sched) = &s.schedule {
+        let v = *sched.get_ref();
+        if v.patience == 0 || v.stop_after == 0 || !(v.factor > 0.0 && v.factor <= 1.0) {
+            return Err(r.at(
+                Some(sched.span()),
+                format!("schedule {{ patience = {}, stop_after = {}, factor = {} }} is invalid", v.patience, v.stop_after, v.factor),
+                Some("patience and stop_after count epochs (≥ 1); factor multiplies the learning rate (0 < factor ≤ 1; reference: 0.5)".into()),
+            ));
+        }
+        train.schedule = v;
+    }
+    if let Some(s) = &s.seed {
+        train.seed = seed_value(r, s)?;
+    }
+    Ok(Defaults {
+        chunk_frames: match &s.chunk_frames {
+            Some(c) => count(r, "chunk_frames", *c.get_ref(), c.span(), 1)?,
+            None => DEFAULT_CHUNK_FRAMES,
+        },
+        hops: match &s.hops {
+            Some(h) => hops(r, h.get_ref(), h.span())?,
+            None => DEFAULT_HOPS.to_vec(),
+        },
+        init: s.init.unwrap_or_default(),
+        dropout: match &s.dropout {
+            Some(d) => dropout(r, *d.get_ref(), d.span())?,
+            None => DEFAULT_DROPOUT,
+        },
+        train,
+    })
+}
+
+fn seed_value(r: &Reporter<'_>, s: &Spanned<i64>) -> Result<u64, SpecError> {
+    u64::try_from(*s.get_ref()).map_err(|_| {
+        r.at(
+            Some(s.span()),
+            format!("seed must be a non-negative integer, found {}", s.get_ref()),
+            Some("the reference implementation uses seed = 11".into()),
+        )
+    })
+}
+
+fn unique_names(r: &Reporter<'_>, drafts: &[ModelDraft], what: &str) -> Result<(), SpecError> {
+    let mut seen = BTreeSet::new();
+    for d in drafts {
+        if !seen.insert(d.name.as_str()) {
+            return Err(r.at(
+                Some(d.name_span.clone()),
+                format!("{what} name `{}` is used twice", d.name),
+                Some(
+                    "model names label Table 1's rows and cache entries: make each one unique"
+                        .into(),
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A count that must be at least `min`.
+pub(crate) fn count(
+    r: &Reporter<'_>,
+    what: &str,
+    value: i64,
+    span: Range<usize>,
+    min: i64,
+) -> Result<usize, SpecError> {
+    match usize::try_from(value) {
+        Ok(n) if value >= min => Ok(n),
+        _ => Err(r.at(
+            Some(span),
+            format!("{what} must be at least {min}, found {value}"),
+            Some(format!("write a whole number ≥ {min}")),
+        )),
+    }
+}
+
+/// Chunk hops: non-empty, each ≥ 1 frame, no repeats.
+pub(crate) fn hops(
+    r: &Reporter<'_>,
+    values: &[i64],
+    span: Range<usize>,
+) -> Result<Vec<usize>, SpecError> {
+    if values.is_empty() {
+        return Err(r.at(
+            Some(span),
+            "hops is empty",
+            Some("list at least one chunk hop in frames; Table 1 uses hops = [250, 80]".into()),
+        ));
+    }
+    let mut out = Vec::with_capacity(values.len());
+    for &v in values {
+        let hop = match usize::try_from(v) {
+            Ok(h) if h > 0 => h,
+            _ => return Err(r.at(
+                Some(span),
+                format!("chunk hop {v} is not a positive number of frames"),
+                Some(
+                    "hops are distances between chunk starts, ≥ 1 frame; Table 1 uses 250 and 80"
+                        .into(),
+                ),
+            )),
+        };
+        if out.contains(&hop) {
+            return Err(r.at(
+                Some(span),
+                format!("chunk hop {hop} is listed twice"),
+                Some("list each hop once".into()),
+            ));
+        }
+        out.push(hop);
+    }
+    Ok(out)
+}
+
+/// A learning rate: finite and positive.
+pub(crate) fn learning_rate(
+    r: &Reporter<'_>,
+    value: f64,
+    span: Range<usize>,
+) -> Result<f64, SpecError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(r.at(
+            Some(span),
+            format!("learning rate {value} is not positive"),
+            Some("the reference protocol uses lr = 0.01".into()),
+        ))
+    }
+}
+
+/// A dropout probability in [0, 1).
+pub(crate) fn dropout(r: &Reporter<'_>, value: f64, span: Range<usize>) -> Result<f64, SpecError> {
+    if (0.0..1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(r.at(
+            Some(span),
+            format!("dropout {value} is not a probability in [0, 1)"),
+            Some("the reference protocol uses dropout = 0.5; 0 disables it".into()),
+        ))
+    }
+}
