@@ -13,16 +13,19 @@ default:
 build:
     cargo build --release --locked
 
-# Regenerate Table 1: real Ballroom if TEMPORA_BALLROOM is set, else the embedded corpus.
-# `just reproduce` picks the protocol for the device (paper on CUDA, quick on CPU);
-# `just reproduce paper` forces the paper protocol, `just reproduce quick` the quick one.
-reproduce protocol="auto": build
-    ./target/release/tempora reproduce --protocol {{protocol}}
+# Table 1 on the embedded corpus: plan, then train and test every model.
+# `just reproduce` runs the CPU-sized `quick` profile; `just reproduce paper`
+# runs the paper protocol (10 folds, 250 epochs: a GPU job, see `tempora plan`).
+# Not built yet: the report step (reports/table1/) is not wired to the cache,
+# so the run ends with the report task reported as unbound.
+reproduce profile="quick": build
+    ./target/release/tempora plan experiments/table1.toml {{ if profile == "paper" { "" } else { "--profile " + profile } }}
+    ./target/release/tempora run experiments/table1.toml {{ if profile == "paper" { "" } else { "--profile " + profile } }}
 
 # Formatting, unit, integration and snapshot tests, CLI checks (what CI runs).
 test: build
     cargo fmt --check
-    cargo test --release --locked --all-targets -- --test-threads 2
+    cargo test --release --locked --all-targets --no-fail-fast -- --test-threads 2
 
 # Lints, warnings as errors.
 lint:

@@ -79,13 +79,7 @@ fn two_processes_compute_a_task_once() {
 
 fn features(cache: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_tempora"))
-        .args([
-            "features-dataset",
-            "synthetic:tiny",
-            "--jobs",
-            "2",
-            "--cache",
-        ])
+        .args(["features", "synthetic:tiny", "--jobs", "2", "--cache"])
         .arg(cache)
         .output()
         .expect("run tempora");

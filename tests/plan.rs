@@ -42,6 +42,8 @@ fn synthetic_dataset(songs: usize) -> (Dataset, Vec<String>) {
             label: i % 8,
             source: TrackSource::Synthetic(SyntheticClip {
                 seed: i as u64,
+                class: i % 8,
+                index: i / 8,
                 seconds: 30.0,
             }),
         })

@@ -109,7 +109,7 @@ fn quick_and_tiny_profiles_override_the_protocol_only() {
         }
     ));
     assert_eq!(quick.models.len(), 11);
-    assert_eq!(quick.protocol.folds, 2);
+    assert_eq!(quick.protocol.folds, 3);
     let o = quick.model("O-net").unwrap_or_else(|| panic!("no O-net"));
     assert_eq!((o.hops.as_slice(), o.train.epochs), (&[250][..], 10));
     let time = quick.model("Time").unwrap_or_else(|| panic!("no Time"));

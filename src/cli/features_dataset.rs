@@ -27,8 +27,6 @@ use tempora::plan::sources::SourceIndex;
 use tempora::plan::{freshness, Freshness, TaskGraph, TaskId, TaskKind};
 use tempora::tasks::{self, features::read_shape, Context};
 
-use super::plan::DEFAULT_CACHE;
-
 /// Arguments of `tempora features <DATASET>`.
 #[derive(Debug)]
 pub struct FeaturesDatasetArgs {
