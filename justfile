@@ -25,7 +25,7 @@ reproduce profile="quick": build
 # Formatting, unit, integration and snapshot tests, CLI checks (what CI runs).
 test: build
     cargo fmt --check
-    cargo test --release --locked --all-targets --no-fail-fast -- --test-threads 2
+    cargo test --release --locked --lib --bins --tests --no-fail-fast -- --test-threads 2
 
 # Lints, warnings as errors.
 lint:

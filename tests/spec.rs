@@ -111,7 +111,7 @@ fn quick_and_tiny_profiles_override_the_protocol_only() {
     assert_eq!(quick.models.len(), 11);
     assert_eq!(quick.protocol.folds, 3);
     let o = quick.model("O-net").unwrap_or_else(|| panic!("no O-net"));
-    assert_eq!((o.hops.as_slice(), o.train.epochs), (&[250][..], 10));
+    assert_eq!((o.hops.as_slice(), o.train.epochs), (&[250][..], 8));
     let time = quick.model("Time").unwrap_or_else(|| panic!("no Time"));
     assert_eq!(time.hops, [80], "a model's own hops win over the profile's");
     let tiny = load("experiments/table1.toml", Some("tiny"));
