@@ -33,7 +33,10 @@ lint:
 
 # Feature extraction speed: 698 x 30 s synthetic clips, cold and warm cache, vs librosa/essentia when importable.
 bench-features: build
-    python3 benches/bench_features.py --tempora ./target/release/tempora
+    test -d target/bench-corpus || ./target/release/tempora datasets synth --size full --out target/bench-corpus
+    python3 benches/bench_features.py --tempora ./target/release/tempora --limit 100 \
+        --dataset-cmd "{bin} features folder:{dir} --cache target/bench-cache" --clear target/bench-cache \
+        target/bench-corpus
 
 # Training-step speed (batch 50) of the Table 1 models, vs PyTorch when importable.
 bench-train:
