@@ -13,14 +13,14 @@ default:
 build:
     cargo build --release --locked
 
-# Table 1 on the embedded corpus: plan, then train and test every model.
-# `just reproduce` runs the CPU-sized `quick` profile; `just reproduce paper`
-# runs the paper protocol (10 folds, 250 epochs: a GPU job, see `tempora plan`).
-# Not built yet: the report step (reports/table1/) is not wired to the cache,
-# so the run ends with the report task reported as unbound.
-reproduce profile="quick": build
-    ./target/release/tempora plan experiments/table1.toml {{ if profile == "paper" { "" } else { "--profile " + profile } }}
-    ./target/release/tempora run experiments/table1.toml {{ if profile == "paper" { "" } else { "--profile " + profile } }}
+# Table 1 end to end: train and test what is missing, write reports/table1/,
+# print the table. `auto`: the paper protocol on a CUDA device, the CPU-sized
+# `quick` profile otherwise (the first line says which, and what the paper
+# protocol would cost). `just reproduce paper` forces the paper protocol;
+# any other word names a profile of experiments/table1.toml (e.g. `tiny`).
+# Real Ballroom: TEMPORA_BALLROOM=/path/to/BallroomData just reproduce
+reproduce profile="auto": build
+    ./target/release/tempora reproduce --profile {{profile}}
 
 # Formatting, unit, integration and snapshot tests, CLI checks (what CI runs).
 test: build

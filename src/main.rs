@@ -24,6 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Table 1 end to end: run what is missing, write reports/table1/, print it.
+    Reproduce(cli::reproduce::ReproduceArgs),
     /// Compute the paper's log-mel features of an audio file (--out x.npy) or of a dataset.
     Features(cli::features::FeaturesArgs),
     /// Inspect datasets and write the synthetic corpus as wav files.
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Reproduce(args) => cli::reproduce::run(args),
         Command::Features(args) => cli::features::run(args),
         Command::Datasets(args) => cli::datasets::run(args),
         Command::Plan(args) => cli::plan::run(args),

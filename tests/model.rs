@@ -5,22 +5,10 @@ use burn::backend::{ndarray::NdArray, Autodiff};
 use burn::tensor::{Distribution, Tensor};
 use tempora::model::{paper, FilterBankNet};
 
-type Cpu = NdArray<f32>;
+mod common;
+use common::TABLE1_PARAMS;
 
-/// Table 1 (and reference-protocol.md) parameter counts, in the paper's order.
-const TABLE1_PARAMS: [(&str, usize); 11] = [
-    ("O-net", 4_188),
-    ("P-net", 7_428),
-    ("2x O-net", 8_368),
-    ("O-net + P-net", 11_608),
-    ("2x P-net", 14_848),
-    ("2x O-net + 2x P-net", 23_208),
-    ("4x O-net + 4x P-net", 46_408),
-    ("8x O-net + 8x P-net", 92_808),
-    ("Time", 7_336),
-    ("Time-freq", 196_816),
-    ("Black-box", 3_275_312),
-];
+type Cpu = NdArray<f32>;
 
 #[test]
 fn table1_parameter_counts_match_the_paper() {

@@ -84,7 +84,7 @@ macro_rules! redacted {
     ($body:expr) => {
         insta::with_settings!({filters => vec![
             (r"`[0-9a-f]{16,}`", "`[hash]`"),
-            (r"\| wall time \| [^|]+\|", "| wall time | [wall time] |"),
+            (r"\| training time \| [^|]+\|", "| training time | [training time] |"),
         ]}, { $body })
     };
 }

@@ -9,6 +9,9 @@ use tempora::dataset::{DatasetSource, SyntheticSize};
 use tempora::model::{Init, PoolExtent};
 use tempora::spec::{self, Experiment, SpecError};
 
+mod common;
+use common::TABLE1_PARAMS;
+
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
@@ -20,21 +23,6 @@ fn load(path: &str, profile: Option<&str>) -> Experiment {
     }
 }
 
-/// Table 1's rows and the CBMI baselines, with the paper's parameter counts.
-const TABLE1: [(&str, usize); 11] = [
-    ("O-net", 4_188),
-    ("P-net", 7_428),
-    ("2x O-net", 8_368),
-    ("O-net + P-net", 11_608),
-    ("2x P-net", 14_848),
-    ("2x O-net + 2x P-net", 23_208),
-    ("4x O-net + 4x P-net", 46_408),
-    ("8x O-net + 8x P-net", 92_808),
-    ("Time", 7_336),
-    ("Time-freq", 196_816),
-    ("Black-box", 3_275_312),
-];
-
 #[test]
 fn table1_expands_to_the_papers_eleven_models() {
     let e = load("experiments/table1.toml", None);
@@ -43,7 +31,7 @@ fn table1_expands_to_the_papers_eleven_models() {
         .iter()
         .map(|m| (m.name.as_str(), m.arch.param_count()))
         .collect();
-    assert_eq!(got, TABLE1);
+    assert_eq!(got, TABLE1_PARAMS);
     for m in &e.models {
         let paper = m.paper.as_ref().map(|p| p.params);
         assert_eq!(paper, Some(m.arch.param_count()), "{}", m.name);

@@ -7,5 +7,6 @@ pub mod features_dataset;
 pub mod gc;
 pub mod plan;
 pub mod report;
+pub mod reproduce;
 pub mod run;
 pub mod status;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use tempora::dataset::DatasetSource;
 use tempora::device::{ComputeDevice, DeviceChoice};
 use tempora::exec::store::{Check, Probe, Store};
 use tempora::plan::estimate::{self, Calibration};
@@ -17,7 +18,8 @@ use tempora::spec;
 /// Default cache directory, relative to the working directory.
 pub const DEFAULT_CACHE: &str = "cache";
 
-/// Arguments shared by `plan`, `run` and `status`.
+/// Arguments shared by `plan`, `run` and `status` (and, with an optional
+/// spec, `report`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct SpecArgs {
     /// The experiment spec (TOML), e.g. `experiments/table1.toml`.
@@ -25,6 +27,18 @@ pub struct SpecArgs {
     /// A `[profile.NAME]` of the spec to apply (e.g. `quick`).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// What an experiment runs on and where its results live: the dataset
+/// override, the cache and the device (shared by every experiment command).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Target {
+    /// Replace the spec's dataset: `ballroom:/path/to/BallroomData`, `ballroom`
+    /// (reads TEMPORA_BALLROOM), `folder:/path` or `synthetic:tiny|small|full`.
+    #[arg(long, value_name = "DATASET")]
+    pub data: Option<String>,
     /// The cache directory (created on demand; safe to delete).
     #[arg(long, value_name = "DIR", default_value = DEFAULT_CACHE)]
     pub cache: PathBuf,
@@ -73,10 +87,16 @@ pub fn resolve_device(choice: DeviceChoice) -> anyhow::Result<ComputeDevice> {
 
 /// Loads the spec, opens the cache and plans (checking entries with `check`).
 pub fn prepare(args: &SpecArgs, opts: PlanOptions, check: Check) -> anyhow::Result<(Store, Plan)> {
-    let experiment = spec::load(&args.spec, args.profile.as_deref())
+    let mut experiment = spec::load(&args.spec, args.profile.as_deref())
         .with_context(|| format!("loading {}", args.spec.display()))?;
-    let store = Store::open(&args.cache)
-        .with_context(|| format!("opening the cache {}", args.cache.display()))?;
+    if let Some(data) = &args.target.data {
+        let source: DatasetSource = data.parse().with_context(|| {
+            format!("--data {data}: not a dataset (see `tempora datasets --help`)")
+        })?;
+        experiment = experiment.with_dataset(source);
+    }
+    let store = Store::open(&args.target.cache)
+        .with_context(|| format!("opening the cache {}", args.target.cache.display()))?;
     let plan = plan::prepare(experiment, &store, &opts, check)
         .with_context(|| format!("planning {}", args.spec.display()))?;
     Ok((store, plan))
@@ -84,7 +104,7 @@ pub fn prepare(args: &SpecArgs, opts: PlanOptions, check: Check) -> anyhow::Resu
 
 /// `tempora plan`.
 pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let device = resolve_device(args.common.device)?;
+    let device = resolve_device(args.common.target.device)?;
     let opts = PlanOptions {
         device: device.into(),
         ..PlanOptions::default()
@@ -254,6 +274,23 @@ fn model_table(plan: &Plan, store: &Store, device: ComputeDevice) -> String {
         )),
     }
     out
+}
+
+/// Estimated seconds of the plan's stale training tasks on `device`, with the
+/// calibration behind it (`None` when there is none, e.g. CUDA before any run).
+pub fn training_seconds_to_run(
+    plan: &Plan,
+    store: &Store,
+    device: ComputeDevice,
+) -> Option<(f64, Calibration)> {
+    let flops = train_task_flops(plan);
+    let total: f64 = flops
+        .iter()
+        .filter(|(id, _)| plan.is_stale(id))
+        .map(|(_, &(_, f))| f)
+        .sum();
+    let cal = calibration(plan, store, &flops, device)?;
+    Some((total / cal.flops_per_second.max(1.0), cal))
 }
 
 /// A rate measured on the cached train tasks of this plan (their recorded

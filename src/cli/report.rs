@@ -1,12 +1,12 @@
-//! `tempora report`: regenerates `reports/<experiment>/` from results that
-//! already exist, and prints Table 1.
+//! `tempora report SPEC`: regenerates `reports/<experiment>/` from what the
+//! cache holds — never trains — and prints Table 1.
 //!
-//! This file owns the second half of the command: given a gathered
-//! [`ReportInput`], write the report directory atomically and print the
-//! table. Where the input comes from is decided before: `--input FILE` reads a
-//! `ReportInput` JSON (a saved bundle, or one a script assembled); gathering
-//! it from the cache for a spec is the planner's part (`gather` below is the
-//! seam it plugs into).
+//! Where the [`ReportInput`] comes from:
+//! - the experiment's report entry, when the whole experiment has run;
+//! - otherwise every finished train entry of the plan, gathered the same way
+//!   (a partial report: missing folds are marked, missing rows show —);
+//! - or `--input FILE`, a `ReportInput` JSON (a saved bundle, or one a script
+//!   assembled).
 //!
 //! Exit codes: 0 when the report was written; an error (exit 2, printed by
 //! `main`) when the input cannot be read or the report cannot be written.
@@ -15,16 +15,29 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context as _;
+use anyhow::{bail, Context as _};
+use tempora::exec::store::{Check, Store};
+use tempora::plan::{Freshness, Plan, PlanOptions, TaskKind};
 use tempora::report::{self, ReportInput};
+use tempora::tasks::report::{gather, read_input, ReportParams};
+
+use super::plan::{prepare, resolve_device, SpecArgs, Target};
 
 /// Arguments of `tempora report`.
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// A `ReportInput` JSON file (provenance, models in spec order with the
-    /// paper's numbers, and every run's test and epoch metrics).
+    /// The experiment spec whose cached results to report (e.g. `experiments/table1.toml`).
+    #[arg(required_unless_present = "input", conflicts_with = "input")]
+    pub spec: Option<PathBuf>,
+    /// The `[profile.NAME]` the experiment ran under (e.g. `quick`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The dataset, cache and device the experiment ran with (as for `run`).
+    #[command(flatten)]
+    pub target: Target,
+    /// Report from a `ReportInput` JSON file instead of the cache.
     #[arg(long, value_name = "FILE")]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
     /// Directory that holds one report directory per experiment.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub reports_dir: PathBuf,
@@ -39,7 +52,24 @@ pub struct ReportArgs {
 
 /// Runs `tempora report`.
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let input = gather(&args.input)?;
+    let input = match (&args.input, &args.spec) {
+        (Some(path), _) => read_input_file(path)?,
+        (None, Some(spec)) => {
+            let common = SpecArgs {
+                spec: spec.clone(),
+                profile: args.profile.clone(),
+                target: args.target.clone(),
+            };
+            let device = resolve_device(args.target.device)?;
+            let opts = PlanOptions {
+                device: device.into(),
+                ..PlanOptions::default()
+            };
+            let (store, plan) = prepare(&common, opts, Check::Sizes)?;
+            from_cache(&plan, &store)?
+        }
+        (None, None) => bail!("give a spec (e.g. experiments/table1.toml) or --input FILE"),
+    };
     let out = args
         .out
         .clone()
@@ -48,8 +78,29 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The report input of `plan` from the cache: the report entry when it is
+/// fresh, else gathered from the finished train entries.
+pub fn from_cache(plan: &Plan, store: &Store) -> anyhow::Result<ReportInput> {
+    let Some(task) = plan.graph.of_kind(TaskKind::Report).next() else {
+        bail!("this plan has no report task (a run with --only or --folds reports nothing)");
+    };
+    if matches!(plan.freshness.get(&task.id), Some(Freshness::Fresh)) {
+        return read_input(store, &task.key)
+            .with_context(|| format!("reading the cached report input of {}", task.id));
+    }
+    let params: ReportParams = serde_json::from_value(task.params.clone())
+        .with_context(|| format!("the plan's {} parameters", task.id))?;
+    let trains: Vec<_> = plan
+        .graph
+        .of_kind(TaskKind::Train)
+        .filter(|t| matches!(plan.freshness.get(&t.id), Some(Freshness::Fresh)))
+        .map(|t| t.key)
+        .collect();
+    gather(store, &params, &trains).context("gathering finished runs from the cache")
+}
+
 /// Reads a `ReportInput` JSON file.
-fn gather(path: &Path) -> anyhow::Result<ReportInput> {
+fn read_input_file(path: &Path) -> anyhow::Result<ReportInput> {
     let text = fs::read_to_string(path)
         .with_context(|| format!("reading report input {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| {

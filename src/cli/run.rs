@@ -7,6 +7,7 @@
 //! went on and are cached; rerun to retry), 2 on errors before running.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,14 +15,17 @@ use std::time::Instant;
 use anyhow::Context as _;
 use serde_json::json;
 
+use tempora::device::ComputeDevice;
 use tempora::exec::log::{new_log_path, RunLog};
 use tempora::exec::progress::Progress;
 use tempora::exec::runner::{JobInfo, Mode, Observer, Outcome, Runner, Tee, Update};
 use tempora::exec::store::Check;
-use tempora::plan::{PlanOptions, TaskId};
+use tempora::plan::{PlanOptions, TaskId, TaskKind};
+use tempora::tasks::report::read_input;
 use tempora::tasks::{self, Context};
 
 use super::plan::{kind_table, prepare, resolve_device, SpecArgs};
+use super::report;
 
 /// Arguments of `tempora run`.
 #[derive(Debug, clap::Args)]
@@ -40,6 +44,19 @@ pub struct RunArgs {
     /// Show what would run, in order, without computing anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// Where the finished experiment's report goes (`<DIR>/<experiment>/`).
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub reports_dir: PathBuf,
+}
+
+/// What a run did, for callers that go on (e.g. `reproduce`).
+pub struct RunOutcome {
+    /// The exit code `tempora run` returns.
+    pub code: ExitCode,
+    /// Tasks that failed.
+    pub failed: usize,
+    /// Where the report was written, when the run finished the experiment.
+    pub report: Option<PathBuf>,
 }
 
 /// Prints each job a dry run reports, in the order it would run.
@@ -56,8 +73,18 @@ impl Observer for DryRunList {
 
 /// `tempora run`.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let device = resolve_device(args.common.target.device)?;
+    let outcome = execute(&args, device)?;
+    if let Some(dir) = &outcome.report {
+        eprintln!("report: {} (`tempora report` prints it)", dir.display());
+    }
+    Ok(outcome.code)
+}
+
+/// Plans and runs what is stale on `device`; when the experiment's report
+/// task ran, writes `<reports-dir>/<experiment>/`.
+pub fn execute(args: &RunArgs, device: ComputeDevice) -> anyhow::Result<RunOutcome> {
     let clock = Instant::now();
-    let device = resolve_device(args.common.device)?;
     let opts = PlanOptions {
         device: device.into(),
         only: args.only.clone(),
@@ -73,7 +100,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .collect();
     eprintln!("{} to run", stale.len());
     if stale.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(RunOutcome {
+            code: ExitCode::SUCCESS,
+            failed: 0,
+            report: None,
+        });
     }
     if !args.dry_run {
         plan.save_record().context("recording the plan")?;
@@ -120,7 +151,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     );
     if args.dry_run {
         eprintln!("dry run: {} would run; nothing computed", summary.dry_run);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(RunOutcome {
+            code: ExitCode::SUCCESS,
+            failed: 0,
+            report: None,
+        });
     }
     eprintln!(
         "{} computed, {} reused, {} failed, {} skipped in {:.1}s; log: {}",
@@ -131,9 +166,26 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         clock.elapsed().as_secs_f64(),
         log.path().display()
     );
-    Ok(if summary.failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    let report_task = plan
+        .graph
+        .of_kind(TaskKind::Report)
+        .find(|t| stale.contains(&t.id));
+    let report = match report_task {
+        Some(task) if summary.failed.is_empty() => {
+            let input = read_input(&store, &task.key).context("reading the report input")?;
+            let dir = args.reports_dir.join(&input.experiment);
+            report::write_and_print(&input, &dir, false)?;
+            Some(dir)
+        }
+        _ => None,
+    };
+    Ok(RunOutcome {
+        code: if summary.failed.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+        failed: summary.failed.len(),
+        report,
     })
 }

@@ -53,7 +53,7 @@ fn header(first: &str) -> String {
 
 /// `tempora status`.
 pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let device = resolve_device(args.common.device)?;
+    let device = resolve_device(args.common.target.device)?;
     let opts = PlanOptions {
         device: device.into(),
         ..PlanOptions::default()

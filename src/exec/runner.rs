@@ -1,14 +1,21 @@
-//! Runs jobs in dependency order: boxed [`Work`] closures on a rayon pool
-//! (CPU jobs, `--jobs` threads) or on one device queue (GPU jobs, one at a
-//! time), reporting to an [`Observer`] (progress bars, the run log).
+//! Runs jobs in dependency order: boxed [`Work`] closures on `--jobs` CPU
+//! worker threads or on one device queue (GPU jobs, one at a time), reporting
+//! to an [`Observer`] (progress bars, the run log).
+//!
+//! The CPU workers are plain threads, not a rayon pool, on purpose: a job's
+//! own data parallelism (rayon's global pool, e.g. the fused filter-bank
+//! kernel) must never pick up *another job* while it waits for its parallel
+//! section, as work stealing within one pool would. A job that holds a lock
+//! across a parallel section (training holds the backend-RNG lock across a
+//! forward pass) would otherwise run a second job on the same thread that
+//! waits for the same lock: a deadlock (see `jobs_holding_a_lock_across_rayon_work_finish`).
 //!
 //! The runner never looks at what a job computes: a job is an id, a label, the
 //! [`Resource`] it needs and a closure. A dry run is the same path with
 //! [`Mode::DryRun`], which reports every job in order and calls no closure.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use super::queue::{DependencyQueue, QueueError};
@@ -147,13 +154,13 @@ pub enum RunnerError {
     /// The job graph is inconsistent (a bug in the planner).
     #[error("invalid job graph: {0}")]
     Graph(#[from] QueueError),
-    /// The CPU thread pool could not be built.
+    /// The CPU worker threads could not be started.
     #[error("cannot start {threads} worker threads: {source}")]
     Pool {
         /// Requested threads.
         threads: usize,
-        /// The rayon error.
-        source: rayon::ThreadPoolBuildError,
+        /// The OS error.
+        source: std::io::Error,
     },
 }
 
@@ -213,15 +220,29 @@ impl Runner {
         observer: Arc<dyn Observer>,
     ) -> Result<Summary, RunnerError> {
         queue.validate()?;
-        let threads = self.jobs.max(1);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("tempora-cpu-{i}"))
-            .build()
-            .map_err(|source| RunnerError::Pool { threads, source })?;
-        let (done_tx, done_rx) = mpsc::channel::<Done>();
-        let (gpu_tx, gpu_rx) = mpsc::channel::<(String, Job)>();
         let mode = self.mode;
+        let threads = self.jobs.max(1);
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let (cpu_tx, cpu_rx) = mpsc::channel::<(String, Job)>();
+        let cpu_rx = Arc::new(Mutex::new(cpu_rx));
+        let mut cpu_threads = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let (done_tx, observer, cpu_rx) = (done_tx.clone(), observer.clone(), cpu_rx.clone());
+            let worker = std::thread::Builder::new()
+                .name(format!("tempora-cpu-{i}"))
+                .spawn(move || loop {
+                    // The receiver lock is held only while waiting for the next job.
+                    let next = cpu_rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    let Ok((id, job)) = next else { break };
+                    let result = execute(job, mode, &observer);
+                    if done_tx.send((id, result)).is_err() {
+                        break;
+                    }
+                })
+                .map_err(|source| RunnerError::Pool { threads, source })?;
+            cpu_threads.push(worker);
+        }
+        let (gpu_tx, gpu_rx) = mpsc::channel::<(String, Job)>();
         let gpu_thread = {
             let (done_tx, observer) = (done_tx.clone(), observer.clone());
             std::thread::spawn(move || {
@@ -245,11 +266,8 @@ impl Runner {
                         let _ = gpu_tx.send((id, job));
                     }
                     Resource::Cpu => {
-                        let (done_tx, observer) = (done_tx.clone(), observer.clone());
-                        pool.spawn(move || {
-                            let result = execute(job, mode, &observer);
-                            let _ = done_tx.send((id, result));
-                        });
+                        // The workers only stop when this sender is dropped.
+                        let _ = cpu_tx.send((id, job));
                     }
                 }
             }
@@ -276,9 +294,13 @@ impl Runner {
             queue.finish(&id);
         }
         drop(gpu_tx);
-        // The device thread ends once its channel is closed; a panic there
+        drop(cpu_tx);
+        // The threads end once their channels are closed; a panic there
         // was already caught per job.
         let _ = gpu_thread.join();
+        for worker in cpu_threads {
+            let _ = worker.join();
+        }
         Ok(summary)
     }
 }
@@ -286,7 +308,6 @@ impl Runner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
 
     #[derive(Default)]
     struct Record(Mutex<Vec<String>>);
@@ -422,5 +443,51 @@ mod tests {
             summary.failed,
             vec![("p".to_string(), "panicked: kaput".to_string())]
         );
+    }
+
+    /// Jobs that hold one lock across a rayon parallel section (as training
+    /// does) finish: a job waiting for its parallel section never runs
+    /// another job on its thread. On a rayon pool of workers this deadlocked.
+    #[test]
+    fn jobs_holding_a_lock_across_rayon_work_finish() {
+        use rayon::prelude::*;
+        static LOCK: Mutex<()> = Mutex::new(());
+        let mut queue = DependencyQueue::new();
+        for i in 0..6 {
+            let id = format!("job{i}");
+            let work: Work = Box::new(|_| {
+                for _ in 0..20 {
+                    let _guard = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+                    let sum: u64 = (0..20_000u64).into_par_iter().map(|x| x % 7).sum();
+                    assert!(sum > 0);
+                }
+                Ok(Outcome::Computed)
+            });
+            let info = JobInfo {
+                id: id.clone(),
+                label: id.clone(),
+                resource: Resource::Cpu,
+            };
+            queue
+                .insert(id, Job { info, work }, Vec::<String>::new())
+                .unwrap();
+        }
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let runner = Runner {
+                jobs: 2,
+                mode: Mode::Run,
+            };
+            let _ = tx.send(
+                runner
+                    .run(queue, Arc::new(Record::default()))
+                    .map(|s| s.computed),
+            );
+        });
+        let computed = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the runner deadlocked")
+            .unwrap();
+        assert_eq!(computed, 6);
     }
 }

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::dataset::Dataset;
 use crate::features::{FeatureConfig, NormSplit};
+use crate::report::{DatasetInfo, ModelReportInfo};
 use crate::spec::{Experiment, ModelSpec};
 
 use super::graph::TaskGraph;
@@ -144,7 +145,7 @@ pub fn build(
         }
     }
     if opts.only.is_empty() && opts.folds.is_none() {
-        add_aggregate_and_report(exp, &models, trains, &mut graph)?;
+        add_aggregate_and_report(exp, dataset, source_hashes, &models, trains, &mut graph)?;
     }
     Ok(graph)
 }
@@ -325,10 +326,13 @@ fn train_task(
 
 fn add_aggregate_and_report(
     exp: &Experiment,
+    dataset: &Dataset,
+    source_hashes: &[String],
     models: &[(usize, &ModelSpec)],
     trains: Vec<(TaskId, Key)>,
     graph: &mut TaskGraph,
 ) -> Result<(), PlanError> {
+    let trains_for_report = trains.clone();
     let rows: Vec<_> = models
         .iter()
         .map(|(_, m)| json!({ "model": m.name, "hops": m.hops, "params": m.arch.param_count() }))
@@ -341,18 +345,108 @@ fn add_aggregate_and_report(
         trains,
         Locator::None,
     );
-    let paper: Vec<_> = models
-        .iter()
-        .map(|(_, m)| json!({ "model": m.name, "paper": m.paper }))
-        .collect();
     let report = Task::new(
         format!("report/{}", exp.name),
         TaskKind::Report,
-        json!({ "experiment": exp.name, "description": exp.description, "paper": paper }),
+        report_params(exp, dataset, source_hashes, models),
         BTreeMap::new(),
-        vec![dep(&aggregate)],
+        std::iter::once(dep(&aggregate))
+            .chain(trains_for_report)
+            .collect(),
         Locator::None,
     );
     graph.insert(aggregate)?;
     graph.insert(report)
+}
+
+/// The report task's parameters ([`crate::tasks::report::ReportParams`]):
+/// provenance fixed at plan time and the models with the paper's numbers.
+fn report_params(
+    exp: &Experiment,
+    dataset: &Dataset,
+    source_hashes: &[String],
+    models: &[(usize, &ModelSpec)],
+) -> serde_json::Value {
+    let mut hasher = blake3::Hasher::new();
+    for (track, hash) in dataset.tracks.iter().zip(source_hashes) {
+        for part in [track.id.as_str(), &track.label.to_string(), hash] {
+            hasher.update(part.as_bytes());
+            hasher.update(b"\0");
+        }
+    }
+    let infos: Vec<ModelReportInfo> = models
+        .iter()
+        .map(|(_, m)| ModelReportInfo {
+            name: m.name.clone(),
+            params: m.arch.param_count(),
+            paper_params: m.paper.as_ref().map(|p| p.params),
+            hops: m.hops.clone(),
+            paper_accuracy: m
+                .paper
+                .as_ref()
+                .map(|p| p.accuracy.iter().map(|(&h, &a)| (h, a / 100.0)).collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let archs: Vec<_> = models.iter().map(|(_, m)| &m.arch).collect();
+    json!({
+        "experiment": exp.name,
+        "profile": exp.profile,
+        "description": exp.description,
+        "spec_hash": exp.hash().to_string(),
+        "dataset": DatasetInfo {
+            name: dataset.name.clone(),
+            tracks: dataset.tracks.len(),
+            content_hash: hasher.finalize().to_hex().to_string(),
+        },
+        "protocol": protocol_summary(exp, models),
+        "folds": exp.protocol.folds,
+        "class_names": dataset.classes,
+        "models": infos,
+        "archs": archs,
+    })
+}
+
+/// One line for the report header: folds, optimiser, epochs, schedule, chunking.
+fn protocol_summary(exp: &Experiment, models: &[(usize, &ModelSpec)]) -> String {
+    fn distinct<T: ToString>(values: impl Iterator<Item = T>) -> String {
+        let mut seen: Vec<String> = Vec::new();
+        for v in values.map(|v| v.to_string()) {
+            if !seen.contains(&v) {
+                seen.push(v);
+            }
+        }
+        seen.join("/")
+    }
+    let ms = || models.iter().map(|(_, m)| *m);
+    let schedule = distinct(ms().map(|m| {
+        let s = &m.train.schedule;
+        format!(
+            "patience {}, stop after {}, factor {}",
+            s.patience, s.stop_after, s.factor
+        )
+    }));
+    format!(
+        "{} folds (seed {}); SGD lr {}, batch {}, up to {} epochs, loss-stall schedule ({}); \
+         chunks of {} frames at hops {}; {} chunk starts; {} normalisation over {}",
+        exp.protocol.folds,
+        exp.seed,
+        distinct(ms().map(|m| m.train.learning_rate)),
+        distinct(ms().map(|m| m.train.batch_size)),
+        distinct(ms().map(|m| m.train.epochs)),
+        schedule,
+        distinct(ms().map(|m| m.chunk_frames)),
+        distinct(ms().flat_map(|m| m.hops.iter().copied())),
+        word(&exp.protocol.chunk_policy),
+        word(&exp.normalisation.scope),
+        word(&exp.normalisation.split).replace('_', " "),
+    )
+}
+
+/// A unit enum's serde name (`all_songs`), as specs spell it.
+fn word<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => format!("{other:?}"),
+    }
 }

@@ -149,7 +149,8 @@ pub fn human_seconds(seconds: f64) -> String {
     match s {
         0..=59 => format!("{seconds:.1}s"),
         60..=3599 => format!("{}m {:02}s", s / 60, s % 60),
-        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+        3600..=172_799 => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{} days", s / 86_400),
     }
 }
 
@@ -192,5 +193,6 @@ mod tests {
         assert_eq!(human_flops(1.26e12), "1.3 TFLOP");
         assert_eq!(human_seconds(200.0), "3m 20s");
         assert_eq!(human_seconds(3720.0), "1h 02m");
+        assert_eq!(human_seconds(3794.0 * 3600.0), "158 days");
     }
 }

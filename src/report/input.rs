@@ -1,5 +1,5 @@
 //! What a report is built from: provenance (dataset, profile, protocol,
-//! device, code version, spec hash, wall time), the models in spec order with
+//! device, code version, spec hash, training time), the models in spec order with
 //! the paper's numbers, and every finished run's [`TestMetrics`] and
 //! [`EpochMetrics`].
 //!
@@ -93,7 +93,8 @@ pub struct ReportInput {
     pub device: String,
     /// Code version (crate version and git revision).
     pub code_version: String,
-    /// Wall-clock seconds of the experiment run (not of the report).
+    /// Seconds of training behind the report: the sum of the runs' wall-clock
+    /// training seconds (shown as "training time"; runs may have overlapped).
     pub wall_seconds: f64,
     /// Remarks shown under the header and the terminal title, one per line
     /// (e.g. "no CUDA device: ran the quick profile; `just reproduce paper`

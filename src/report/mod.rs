@@ -182,3 +182,15 @@ pub fn write_report(input: &ReportInput, out_dir: &Path) -> Result<ReportSummary
         skipped_plots,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_readme_quotes_the_column_legend() {
+        let readme = include_str!("../../README.md");
+        assert!(
+            readme.contains(super::LEGEND.trim_end()),
+            "README.md must quote report::LEGEND verbatim (section \"The report\"); update it"
+        );
+    }
+}

@@ -128,19 +128,22 @@ fn pad(text: &str, width: usize, right: bool) -> String {
     }
 }
 
+/// One row's cells padded to `widths` (the first, the name, left-aligned;
+/// numbers right-aligned).
+fn padded(cells: &[String], widths: &[usize]) -> Vec<String> {
+    cells
+        .iter()
+        .zip(widths)
+        .enumerate()
+        .map(|(i, (c, &w))| pad(c, w, i > 0))
+        .collect()
+}
+
 /// Renders Table 1 as an aligned Markdown table (names left, numbers right).
 pub fn render_markdown_table(table: &Table, input: &ReportInput) -> String {
     let (header, body) = table_cells(table, input);
     let widths = widths(&header, &body);
-    let line = |cells: &[String]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, &w))| pad(c, w, i > 0))
-            .collect();
-        format!("| {} |\n", padded.join(" | "))
-    };
+    let line = |cells: &[String]| format!("| {} |\n", padded(cells, &widths).join(" | "));
     let mut out = line(&header);
     let rule: Vec<String> = widths
         .iter()
@@ -166,15 +169,7 @@ pub fn render_markdown_table(table: &Table, input: &ReportInput) -> String {
 pub fn render_text(table: &Table, input: &ReportInput) -> String {
     let (header, body) = table_cells(table, input);
     let widths = widths(&header, &body);
-    let line = |cells: &[String]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, &w))| pad(c, w, i > 0))
-            .collect();
-        format!("{}\n", padded.join("  ").trim_end())
-    };
+    let line = |cells: &[String]| format!("{}\n", padded(cells, &widths).join("  ").trim_end());
     let mut out = format!(
         "Table 1 — {} (profile {}, dataset {} with {} tracks, device {}); \
          song-level accuracy in %, mean ± sample std over folds\n",
@@ -284,7 +279,7 @@ pub fn render_table1_md(table: &Table, input: &ReportInput) -> String {
         ("device", input.device.clone()),
         ("code version", input.code_version.clone()),
         ("spec hash", format!("`{}`", input.spec_hash)),
-        ("wall time", format_duration(input.wall_seconds)),
+        ("training time", format_duration(input.wall_seconds)),
     ];
     out.push_str("| | |\n|---|---|\n");
     for (key, value) in header {

@@ -13,12 +13,13 @@
 //! | norm | `mel.f32` of the songs | `stats.json` ([`crate::features::NormStats`]) |
 //! | train | chunks, norm, `mel.f32` of the fold's songs | the train module's run directory (weights, epochs, test metrics) |
 //! | aggregate | every train task's test metrics | `results.json` |
-//! | report | `results.json` | the report module's files |
+//! | report | the params' provenance, every train entry's `test.json`, `epochs.csv`, best weights | `report_input.json` ([`crate::report::ReportInput`]) |
 
 pub mod aggregate;
 pub mod chunks;
 pub mod features;
 pub mod norm;
+pub mod report;
 pub mod train;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,16 +74,6 @@ pub enum TaskError {
         /// What is wrong and what to do.
         reason: String,
     },
-    /// This build cannot compute the kind yet.
-    #[error("task {task}: {kind} tasks are not bound in this build ({reason})")]
-    Unbound {
-        /// Task id.
-        task: String,
-        /// The kind.
-        kind: TaskKind,
-        /// Why.
-        reason: &'static str,
-    },
 }
 
 /// What every compute function may use: the store, the dataset's tracks, the
@@ -111,16 +102,8 @@ fn compute_fn(kind: TaskKind) -> Compute {
         TaskKind::Norm => norm::compute,
         TaskKind::Aggregate => aggregate::compute,
         TaskKind::Train => train::compute,
-        TaskKind::Report => unbound,
+        TaskKind::Report => report::compute,
     }
-}
-
-fn unbound(_: &Context, task: &Task, _: &Path, _: &JobContext) -> Result<(), TaskError> {
-    Err(TaskError::Unbound {
-        task: task.id.0.clone(),
-        kind: task.kind,
-        reason: "reports are written by `tempora report SPEC` from the aggregate entry",
-    })
 }
 
 /// Runs `compute` for `task` under the store protocol: a task already

@@ -394,6 +394,17 @@ fn host_f32<B: Backend>(t: FloatTensor<B>) -> (Vec<f32>, Vec<usize>) {
     (values.expect("converted to f32 above"), shape)
 }
 
+/// The input `[batch, bands, frames]` on the host, with its dimensions.
+fn host_input<B: Backend>(x: FloatTensor<B>) -> (Vec<f32>, Dims) {
+    let (x, shape) = host_f32::<B>(x);
+    let dims = Dims {
+        batch: shape[0],
+        bands: shape[1],
+        frames: shape[2],
+    };
+    (x, dims)
+}
+
 impl<E: FloatNdArrayElement, I: IntNdArrayElement, Q: QuantElement> FilterBankBackend
     for NdArray<E, I, Q>
 where
@@ -407,12 +418,7 @@ where
         layout: &BankLayout,
     ) -> (FloatTensor<Self>, IntTensor<Self>) {
         let device = Self::float_device(&x);
-        let (x, shape) = host_f32::<Self>(x);
-        let dims = Dims {
-            batch: shape[0],
-            bands: shape[1],
-            frames: shape[2],
-        };
+        let (x, dims) = host_input::<Self>(x);
         let (w, _) = host_f32::<Self>(weight);
         let (b, _) = host_f32::<Self>(bias);
         let (out, arg) = forward(&x, dims, &w, &b, layout);
@@ -439,12 +445,7 @@ where
         need_dx: bool,
     ) -> FilterBankGrads<Self> {
         let device = Self::float_device(&x);
-        let (x, shape) = host_f32::<Self>(x);
-        let dims = Dims {
-            batch: shape[0],
-            bands: shape[1],
-            frames: shape[2],
-        };
+        let (x, dims) = host_input::<Self>(x);
         let (w, _) = host_f32::<Self>(weight);
         let (out, _) = host_f32::<Self>(output);
         let (grad, _) = host_f32::<Self>(grad);
@@ -458,7 +459,7 @@ where
             Self::float_from_data(TensorData::new(v, shape).convert::<E>(), &device)
         };
         FilterBankGrads {
-            x: dx.map(|v| float(v, shape.clone())),
+            x: dx.map(|v| float(v, vec![dims.batch, dims.bands, dims.frames])),
             weight: float(dw, vec![layout.taps()]),
             bias: float(db, vec![layout.filters()]),
         }

@@ -1,0 +1,144 @@
+//! `tempora reproduce`: Table 1 end to end — plan, run what is missing,
+//! write `reports/<experiment>/`, print the table. What `just reproduce` runs.
+//!
+//! Choices it makes, each said on its first line of output:
+//! - **protocol**: `--profile auto` (the default) runs the paper protocol on a
+//!   CUDA device and the spec's `quick` profile on the CPU, where the paper
+//!   protocol would take days (the line quotes `tempora plan`'s estimate);
+//!   `--profile paper` forces the paper protocol, `--profile NAME` any profile;
+//! - **data**: real Ballroom when `--data` or `TEMPORA_BALLROOM` points to a
+//!   copy, else the spec's dataset (the embedded synthetic corpus).
+//!
+//! Exit codes as `tempora run`: 0 when everything ran, 1 when some tasks
+//! failed (the report then shows what finished), 2 on errors before running.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use tempora::dataset::source::BALLROOM_ENV;
+use tempora::device::{self, ComputeDevice};
+use tempora::exec::store::Check;
+use tempora::plan::estimate::human_seconds;
+use tempora::plan::PlanOptions;
+
+use super::plan::{prepare, training_seconds_to_run, SpecArgs, Target};
+use super::report::{from_cache, write_and_print};
+use super::run::{execute, RunArgs};
+
+/// The profile `--profile auto` picks on a CPU.
+pub const CPU_PROFILE: &str = "quick";
+
+/// Arguments of `tempora reproduce`.
+#[derive(Debug, clap::Args)]
+pub struct ReproduceArgs {
+    /// The Table 1 spec.
+    #[arg(long, value_name = "SPEC", default_value = "experiments/table1.toml")]
+    pub spec: PathBuf,
+    /// `auto` (paper protocol on CUDA, `quick` on a CPU), `paper` (the spec as
+    /// written, whatever the device) or a `[profile.NAME]` of the spec.
+    #[arg(long, value_name = "PROFILE", default_value = "auto")]
+    pub profile: String,
+    /// Dataset (default: `ballroom` when TEMPORA_BALLROOM is set, else the
+    /// spec's or profile's), cache and device.
+    #[command(flatten)]
+    pub target: Target,
+    /// CPU worker threads (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Directory that holds one report directory per experiment.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub reports_dir: PathBuf,
+}
+
+/// Runs `tempora reproduce`.
+pub fn run(args: ReproduceArgs) -> anyhow::Result<ExitCode> {
+    let device = device::resolve(args.target.device)?;
+    let data = args.target.data.clone().or_else(|| {
+        std::env::var_os(BALLROOM_ENV)
+            .filter(|p| !p.is_empty())
+            .map(|_| "ballroom".to_owned())
+    });
+    let profile = match (args.profile.as_str(), device) {
+        ("auto", ComputeDevice::Cpu) => Some(CPU_PROFILE.to_owned()),
+        ("auto", ComputeDevice::Cuda(_)) | ("paper", _) => None,
+        (name, _) => Some(name.to_owned()),
+    };
+    let common = SpecArgs {
+        spec: args.spec.clone(),
+        profile: profile.clone(),
+        target: Target {
+            data: data.clone(),
+            ..args.target.clone()
+        },
+    };
+    println!("{}", first_line(&args, &common, device)?);
+    if let Some(data) = &data {
+        println!("data: {data} (from --data or {BALLROOM_ENV})");
+    }
+    let run_args = RunArgs {
+        common: common.clone(),
+        only: Vec::new(),
+        folds: None,
+        jobs: args.jobs,
+        dry_run: false,
+        reports_dir: args.reports_dir.clone(),
+    };
+    let outcome = execute(&run_args, device)?;
+    let opts = PlanOptions {
+        device: device.into(),
+        ..PlanOptions::default()
+    };
+    let (store, plan) = prepare(&common, opts, Check::Sizes)?;
+    let input = from_cache(&plan, &store)?;
+    let dir = args.reports_dir.join(&input.experiment);
+    write_and_print(&input, &dir, true)?;
+    if outcome.failed > 0 {
+        eprintln!(
+            "{} tasks failed (see the log above); the report shows what finished. Rerun to retry.",
+            outcome.failed
+        );
+    }
+    Ok(outcome.code)
+}
+
+/// Says which protocol, on which device, and why.
+fn first_line(
+    args: &ReproduceArgs,
+    common: &SpecArgs,
+    device: ComputeDevice,
+) -> anyhow::Result<String> {
+    let on = match device {
+        ComputeDevice::Cpu => "the CPU".to_owned(),
+        ComputeDevice::Cuda(n) => format!("CUDA device {n}"),
+    };
+    Ok(match (args.profile.as_str(), &common.profile) {
+        ("auto", Some(profile)) => {
+            let paper = SpecArgs {
+                profile: None,
+                ..common.clone()
+            };
+            let opts = PlanOptions {
+                device: device.into(),
+                ..PlanOptions::default()
+            };
+            let (store, plan) = prepare(&paper, opts, Check::Sizes)
+                .context("estimating the paper protocol's cost")?;
+            let cost = match training_seconds_to_run(&plan, &store, device) {
+                Some((seconds, _)) => format!("≈ {} of training here", human_seconds(seconds)),
+                None => "an unknown time here".to_owned(),
+            };
+            format!(
+                "reproduce: no CUDA device, so this runs the `{profile}` profile on {on} — a smoke \
+                 run, not the paper protocol, which would need {cost} (`tempora plan {} --device cpu`). \
+                 Force it with `just reproduce paper`.",
+                args.spec.display()
+            )
+        }
+        (_, None) => format!(
+            "reproduce: the paper protocol ({}) on {on}",
+            args.spec.display()
+        ),
+        (_, Some(profile)) => format!("reproduce: profile `{profile}` on {on}, as asked"),
+    })
+}
