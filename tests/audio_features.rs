@@ -289,7 +289,8 @@ fn each_bad_input_gives_one_clear_error_naming_the_file() {
     }
 
     assert!(audio::load(&at("good.wav")).is_ok());
-    let cases: [(&str, fn(&AudioError) -> bool); 7] = [
+    type Case = (&'static str, fn(&AudioError) -> bool);
+    let cases: [Case; 7] = [
         ("empty.wav", |e| matches!(e, AudioError::Empty { .. })),
         ("truncated.wav", |e| {
             matches!(e, AudioError::Truncated { .. })

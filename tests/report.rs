@@ -269,7 +269,7 @@ fn rewriting_replaces_the_whole_directory() {
     let parent = again.dir.parent().unwrap();
     assert_eq!(
         entries(parent),
-        [again.dir.clone()],
+        std::slice::from_ref(&again.dir),
         "temporary directories left"
     );
 }

@@ -23,7 +23,7 @@ pub fn frame_count(len: usize, frame_size: usize, hop_size: usize) -> usize {
     if len == 0 {
         return 0;
     }
-    let first_start = -(((frame_size + 1) / 2) as i64);
+    let first_start = -(frame_size.div_ceil(2) as i64);
     let half = (frame_size / 2) as i64;
     let (len, hop) = (len as i64, hop_size as i64);
     // Smallest k whose centre s_k + N/2 reaches the end: that frame is the last.

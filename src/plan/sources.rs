@@ -82,6 +82,9 @@ fn stat(path: &Path) -> std::io::Result<(u64, u128)> {
     Ok((meta.len(), mtime))
 }
 
+/// A track's content hash (hex) and, for a file hashed anew, its path and stamp for the index.
+type HashedTrack = (String, Option<(PathBuf, Stamp)>);
+
 impl SourceIndex {
     /// Loads the index of the cache at `cache_root` (empty when absent or unreadable:
     /// the index is only an accelerator, every hash can be recomputed).
@@ -102,7 +105,7 @@ impl SourceIndex {
 
     /// The content hash (hex) of every track, in track order.
     pub fn hash_tracks(&mut self, tracks: &[Track]) -> Result<Vec<String>, SourceError> {
-        let results: Vec<Result<(String, Option<(PathBuf, Stamp)>), SourceError>> = tracks
+        let results: Vec<Result<HashedTrack, SourceError>> = tracks
             .par_iter()
             .map(|track| self.hash_one(track))
             .collect();

@@ -100,7 +100,7 @@ impl<'a> Reporter<'a> {
 
     /// Converts a TOML syntax or schema error, adding a "did you mean" hint for
     /// unknown keys and variants (and a TOML syntax hint for anything serde did not say).
-    pub(crate) fn from_toml(&self, err: &toml::de::Error) -> SpecError {
+    pub(crate) fn toml_error(&self, err: &toml::de::Error) -> SpecError {
         let message = err.message().trim().to_owned();
         if message.ends_with("expected a borrowed string") {
             // toml 0.8 cannot give a dotted-key table (`a.b = 1`) to a spanned

@@ -41,7 +41,7 @@ pub(crate) fn expand(
     profile_name: Option<&str>,
 ) -> Result<Experiment, SpecError> {
     let r = Reporter::new(origin, text);
-    let raw: RawSpec = toml::from_str(text).map_err(|e| r.from_toml(&e))?;
+    let raw: RawSpec = toml::from_str(text).map_err(|e| r.toml_error(&e))?;
     let settings = profile::effective(&r, &raw, profile_name)?;
     let header = raw.experiment.get_ref();
     let dataset_text = settings.dataset.as_ref().unwrap_or(&header.dataset);
@@ -138,14 +138,14 @@ fn features(
 
 fn protocol(r: &Reporter<'_>, s: &RawProtocol) -> Result<Protocol, SpecError> {
     let folds = match &s.folds {
-        Some(f) if *f.get_ref() < 2 => {
+        Some(f) if *f.get_ref() < 3 => {
             return Err(r.at(
                 Some(f.span()),
-                format!("folds must be at least 2, found {}", f.get_ref()),
-                Some("cross-validation needs one test fold and the rest for training; the reference protocol uses folds = 10".into()),
+                format!("folds must be at least 3, found {}", f.get_ref()),
+                Some("each fold tests on 1/folds of the songs and validates on another 1/folds (the reference protocol's split), so fewer than 3 folds leave no training songs; the reference protocol uses folds = 10".into()),
             ))
         }
-        Some(f) => count(r, "folds", *f.get_ref(), f.span(), 2)?,
+        Some(f) => count(r, "folds", *f.get_ref(), f.span(), 3)?,
         None => DEFAULT_FOLDS,
     };
     let classes = match &s.classes {

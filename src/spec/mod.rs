@@ -54,7 +54,7 @@
 //!
 //! [profile.quick]              # any [protocol] field, plus dataset, description, models = [subset]
 //! dataset = "synthetic:small"
-//! folds = 2
+//! folds = 3
 //!
 //! [sweep]                      # cartesian product; every selected model is replaced by its variants
 //! models = ["O-net"]           # default: every model

@@ -121,7 +121,9 @@ where
 {
     check_sizes(cfg, data)?;
     let (mut model, mut state) = start::<B, M>(init, cfg, device, checkpoint)?;
-    state.history.iter().for_each(|m| progress(m));
+    for m in &state.history {
+        progress(m);
+    }
     let mut optim = SgdConfig::new().init::<B, M>();
     while !state.stopped && state.epochs_done < cfg.epochs {
         let (trained, metrics) =

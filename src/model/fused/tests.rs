@@ -105,7 +105,10 @@ fn assert_close(what: &str, a: &[f32], b: &[f32], tol: f32) {
     assert!(worst <= tol, "{what}: max abs diff {worst} > {tol}");
 }
 
-const SHAPES: [(Dims, &[(usize, usize)], PoolExtent); 4] = [
+/// An input shape, its filter groups `(count, width)` and the band pooling.
+type Shape = (Dims, &'static [(usize, usize)], PoolExtent);
+
+const SHAPES: [Shape; 4] = [
     (
         Dims {
             batch: 3,
@@ -280,7 +283,7 @@ fn simd_and_portable_kernels_agree_bit_for_bit() {
         .iter()
         .zip(&y_port)
         .all(|(a, b)| a.to_bits() == b.to_bits()));
-    assert!(TILE % 8 == 0 && BLOCK > 1);
+    const { assert!(TILE % 8 == 0 && BLOCK > 1) };
 }
 
 #[test]
