@@ -1,7 +1,9 @@
 //! The `tempora` binary end to end on the tiny profile of
 //! `experiments/table1.toml`: `reproduce` writes the report (snapshotted with
 //! timings, hashes and accuracies redacted) and reuses the cache; a run killed
-//! with SIGKILL resumes to the same results as an uninterrupted one; two
+//! with SIGKILL (during features, then mid-training) resumes to the same
+//! results as an uninterrupted one — every output byte but wall-clock seconds
+//! (`seconds` in `test.json`, the last column of `epochs.csv`); two
 //! concurrent runs on one cache compute every task once; `gc` removes what
 //! no plan refers to.
 
@@ -205,14 +207,44 @@ fn train_outputs(cache: &Path) -> BTreeMap<String, (String, String, Vec<u8>)> {
     out
 }
 
-fn finished_train_jobs(cache: &Path) -> usize {
+/// `job_end` events of jobs whose id starts with `prefix`, over every run log.
+fn finished_jobs(cache: &Path, prefix: &str) -> usize {
     let Ok(logs) = std::fs::read_dir(cache.join("logs")) else {
         return 0;
     };
+    let id = format!("\"id\":\"{prefix}");
     logs.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
         .flat_map(|log| log.lines().map(str::to_owned).collect::<Vec<_>>())
-        .filter(|l| l.contains("\"job_end\"") && l.contains("\"train/"))
+        .filter(|l| l.contains("\"job_end\"") && l.contains(&id))
         .count()
+}
+
+/// Starts `args` and sends SIGKILL as soon as one more `prefix` job has
+/// finished; returns whether the process was still running then.
+fn kill_after_next(args: &[String], dir: &Path, cache: &Path, prefix: &str) -> bool {
+    let before = finished_jobs(cache, prefix);
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn run");
+    let clock = Instant::now();
+    while finished_jobs(cache, prefix) == before {
+        assert!(
+            clock.elapsed() < Duration::from_secs(300),
+            "no {prefix} task finished in 5 min"
+        );
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let interrupted = child.try_wait().unwrap().is_none();
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    interrupted
 }
 
 #[test]
@@ -236,33 +268,22 @@ fn a_killed_run_resumes_to_the_same_results() {
         .map(str::to_owned)
     };
 
-    // Kill -9 as soon as the first training task has finished.
-    let mut child = Command::new(BIN)
-        .args(run("killed"))
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn run");
+    // Kill -9 twice: during feature extraction, then mid-training.
     let killed_cache = dir.path().join("killed");
-    let clock = Instant::now();
-    while finished_train_jobs(&killed_cache) == 0 {
-        assert!(
-            clock.elapsed() < Duration::from_secs(300),
-            "no train task finished in 5 min"
-        );
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let interrupted = child.try_wait().unwrap().is_none();
-    child.kill().expect("SIGKILL");
-    child.wait().unwrap();
+    assert!(
+        kill_after_next(&run("killed"), dir.path(), &killed_cache, "features/"),
+        "the first kill landed during features"
+    );
+    let features_done = finished_jobs(&killed_cache, "features/");
+    assert!(
+        features_done < 48,
+        "{features_done} of 48 features done before the first kill"
+    );
+    let interrupted = kill_after_next(&run("killed"), dir.path(), &killed_cache, "train/");
     let done_before = train_outputs(&killed_cache).len();
     assert!(
         interrupted && done_before < 9,
-        "the kill landed before the end ({done_before} of 9 runs done)"
+        "the second kill landed before the end ({done_before} of 9 runs done)"
     );
 
     let status = tempora(
