@@ -85,12 +85,22 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<ExitCode> {
         reports_dir: args.reports_dir.clone(),
     };
     let outcome = execute(&run_args, device)?;
-    let opts = PlanOptions {
-        device: device.into(),
-        ..PlanOptions::default()
+    let input = match outcome.report {
+        Some(input) => input,
+        // Nothing ran: the plan's freshness is still true.
+        None if outcome.ran == 0 && outcome.failed == 0 => {
+            from_cache(&outcome.plan, &outcome.store)?
+        }
+        // Some tasks failed: report what finished, judged anew.
+        None => {
+            let opts = PlanOptions {
+                device: device.into(),
+                ..PlanOptions::default()
+            };
+            let (store, plan) = prepare(&common, opts, Check::Sizes)?;
+            from_cache(&plan, &store)?
+        }
     };
-    let (store, plan) = prepare(&common, opts, Check::Sizes)?;
-    let input = from_cache(&plan, &store)?;
     let dir = args.reports_dir.join(&input.experiment);
     write_and_print(&input, &dir, true)?;
     if outcome.failed > 0 {

@@ -20,7 +20,9 @@ use tempora::exec::log::{new_log_path, RunLog};
 use tempora::exec::progress::Progress;
 use tempora::exec::runner::{JobInfo, Mode, Observer, Outcome, Runner, Tee, Update};
 use tempora::exec::store::Check;
-use tempora::plan::{PlanOptions, TaskId, TaskKind};
+use tempora::exec::store::Store;
+use tempora::plan::{Plan, PlanOptions, TaskId, TaskKind};
+use tempora::report::ReportInput;
 use tempora::tasks::report::read_input;
 use tempora::tasks::{self, Context};
 
@@ -55,8 +57,14 @@ pub struct RunOutcome {
     pub code: ExitCode,
     /// Tasks that failed.
     pub failed: usize,
-    /// Where the report was written, when the run finished the experiment.
-    pub report: Option<PathBuf>,
+    /// Tasks computed or reused (0: the plan was already complete).
+    pub ran: usize,
+    /// The plan as judged before the run, and its cache.
+    pub plan: Plan,
+    /// The cache.
+    pub store: Store,
+    /// The report input, when this run computed the experiment's report task.
+    pub report: Option<ReportInput>,
 }
 
 /// Prints each job a dry run reports, in the order it would run.
@@ -75,14 +83,16 @@ impl Observer for DryRunList {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let device = resolve_device(args.common.target.device)?;
     let outcome = execute(&args, device)?;
-    if let Some(dir) = &outcome.report {
+    if let Some(input) = &outcome.report {
+        let dir = args.reports_dir.join(&input.experiment);
+        report::write_and_print(input, &dir, false)?;
         eprintln!("report: {} (`tempora report` prints it)", dir.display());
     }
     Ok(outcome.code)
 }
 
-/// Plans and runs what is stale on `device`; when the experiment's report
-/// task ran, writes `<reports-dir>/<experiment>/`.
+/// Plans and runs what is stale on `device`; returns the plan and, when the
+/// experiment's report task ran, its report input.
 pub fn execute(args: &RunArgs, device: ComputeDevice) -> anyhow::Result<RunOutcome> {
     let clock = Instant::now();
     let opts = PlanOptions {
@@ -103,6 +113,9 @@ pub fn execute(args: &RunArgs, device: ComputeDevice) -> anyhow::Result<RunOutco
         return Ok(RunOutcome {
             code: ExitCode::SUCCESS,
             failed: 0,
+            ran: 0,
+            plan,
+            store,
             report: None,
         });
     }
@@ -154,6 +167,9 @@ pub fn execute(args: &RunArgs, device: ComputeDevice) -> anyhow::Result<RunOutco
         return Ok(RunOutcome {
             code: ExitCode::SUCCESS,
             failed: 0,
+            ran: 0,
+            plan,
+            store,
             report: None,
         });
     }
@@ -172,10 +188,7 @@ pub fn execute(args: &RunArgs, device: ComputeDevice) -> anyhow::Result<RunOutco
         .find(|t| stale.contains(&t.id));
     let report = match report_task {
         Some(task) if summary.failed.is_empty() => {
-            let input = read_input(&store, &task.key).context("reading the report input")?;
-            let dir = args.reports_dir.join(&input.experiment);
-            report::write_and_print(&input, &dir, false)?;
-            Some(dir)
+            Some(read_input(&store, &task.key).context("reading the report input")?)
         }
         _ => None,
     };
@@ -186,6 +199,9 @@ pub fn execute(args: &RunArgs, device: ComputeDevice) -> anyhow::Result<RunOutco
             ExitCode::from(1)
         },
         failed: summary.failed.len(),
+        ran: summary.computed + summary.reused,
+        plan,
+        store,
         report,
     })
 }

@@ -15,8 +15,13 @@ use super::{ReportError, ReportInput};
 /// The (model index, hop) with the highest mean song-level accuracy; ties go
 /// to the earlier model in spec order, then the earlier hop.
 pub fn best_model(table: &Table) -> Option<(usize, usize)> {
+    best_model_among(table, |_| true)
+}
+
+/// [`best_model`] among the models (spec indices) that `keep` accepts.
+pub fn best_model_among(table: &Table, keep: impl Fn(usize) -> bool) -> Option<(usize, usize)> {
     let mut best: Option<(usize, usize, f64)> = None;
-    for (i, row) in table.rows.iter().enumerate() {
+    for (i, row) in table.rows.iter().enumerate().filter(|(i, _)| keep(*i)) {
         for cell in &row.cells {
             if let Some(mean) = cell.song_mean {
                 if best.is_none_or(|(_, _, b)| mean > b) {

@@ -51,7 +51,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use figures::best_model;
+pub use figures::{best_model, best_model_among};
 pub use frame::{HopSummary, Table, TableRow};
 pub use input::{
     DatasetInfo, FilterGroupWeights, FilterWeights, ModelReportInfo, ReportInput, RunOutput,

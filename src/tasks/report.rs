@@ -69,15 +69,12 @@ pub struct ReportParams {
     pub archs: Vec<ArchConfig>,
 }
 
-/// One train entry to read: its key (test metrics name the run).
-pub type TrainEntry = Key;
-
 /// Gathers the report input from the train entries `trains` (any subset of
 /// the planned ones; missing runs are reported as missing, never filled).
 pub fn gather(
     store: &Store,
     params: &ReportParams,
-    trains: &[TrainEntry],
+    trains: &[Key],
 ) -> Result<ReportInput, TaskError> {
     let kind = TaskKind::Train.name();
     let mut runs = Vec::with_capacity(trains.len());
@@ -256,23 +253,10 @@ fn first_layer_filters(
     let Ok(table) = table else {
         return Ok(None);
     };
-    let mut best: Option<(usize, usize, f64)> = None;
-    for (m, row) in table.rows.iter().enumerate() {
-        let Some(arch) = params.archs.get(m) else {
-            continue;
-        };
-        if !has_time_filters(arch) {
-            continue;
-        }
-        for cell in &row.cells {
-            if let Some(mean) = cell.song_mean {
-                if best.is_none_or(|(_, _, b)| mean > b) {
-                    best = Some((m, cell.hop, mean));
-                }
-            }
-        }
-    }
-    let Some((m, hop, _)) = best else {
+    let best = report::best_model_among(&table, |m| {
+        params.archs.get(m).is_some_and(has_time_filters)
+    });
+    let Some((m, hop)) = best else {
         return Ok(None);
     };
     let model = &params.models[m].name;
