@@ -35,7 +35,7 @@ lint:
 bench-features: build
     test -d target/bench-corpus || ./target/release/tempora datasets synth --size full --out target/bench-corpus
     python3 benches/bench_features.py --tempora ./target/release/tempora --limit 100 \
-        --dataset-cmd "{bin} features folder:{dir} --cache target/bench-cache" --clear target/bench-cache \
+        --dataset-cmd "{bin} features folder:{dir} --cache {cache}" --cache-root target/bench-cache \
         target/bench-corpus
 
 # Training-step speed (batch 50) of the Table 1 models, vs PyTorch when importable.

@@ -5,9 +5,17 @@ What it times, on the audio files of one directory (the lead's `just bench-featu
 writes the `full` synthetic corpus, 698 x 30 s, with `tempora datasets synth`):
 
 1. tempora, dataset form (optional, `--dataset-cmd`): the given command is run
-   twice, "cold" after deleting `--clear` (the feature cache) and "warm" right after.
-   `{bin}` and `{dir}` in the command are replaced by `--tempora` and the directory,
-   e.g. `--dataset-cmd "{bin} features folder:{dir}" --clear cache/features`.
+   `--cold-runs` times "cold" (no feature cache) and once "warm" right after the
+   last cold run. `{bin}`, `{dir}` and `{cache}` in the command are replaced by
+   `--tempora`, the directory and a cache directory under `--cache-root`, e.g.
+   `--dataset-cmd "{bin} features folder:{dir} --cache {cache}" --cache-root target/bench-cache`.
+   Each cold run gets a cache directory never used before, and the old ones are
+   deleted only after the timings: deleting thousands of cache files right before
+   creating thousands measures the file system (ext4 without a journal scans the
+   recently freed inodes on every create), not tempora. Before timing, every
+   audio file is read once, so "cold" means no feature cache, not a cold disk
+   (the files were just written by `tempora datasets synth` anyway). The cold
+   figure printed is the median of the cold runs; all of them are listed.
 2. tempora, one process per file (`--tempora BIN`): `BIN features FILE --out X.npy`
    over the files with `--jobs` workers; includes process start-up and the .npy write.
 3. essentia (when importable): MonoLoader(44.1 kHz) -> FrameGenerator(2048, 1024)
@@ -26,7 +34,7 @@ instead of ceil(L / hop) + 1, one fewer unless L is a multiple of the hop).
 
 Usage:
   python3 benches/bench_features.py DIR --tempora target/release/tempora \
-      [--dataset-cmd "{bin} features folder:{dir}" --clear cache] [--jobs 2] \
+      [--dataset-cmd "{bin} features folder:{dir} --cache {cache}"] [--jobs 2] \
       [--limit N] [--compare 5] [--no-essentia] [--no-librosa]
 """
 
@@ -80,9 +88,17 @@ def timed(fn):
 # --- tempora -----------------------------------------------------------------
 
 
-def run_dataset_command(template, binary, directory):
-    cmd = [part.format(bin=binary, dir=directory) for part in shlex.split(template)]
+def run_dataset_command(template, binary, directory, cache):
+    cmd = [part.format(bin=binary, dir=directory, cache=cache) for part in shlex.split(template)]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def read_all(files):
+    """Reads every file once so that the timed runs find them in the page cache."""
+    for path in files:
+        with open(path, "rb") as f:
+            while f.read(1 << 24):
+                pass
 
 
 def tempora_per_file(binary, files, jobs, out_dir):
@@ -186,7 +202,9 @@ def main():
     parser.add_argument("dir", help="directory of audio files (searched recursively)")
     parser.add_argument("--tempora", help="tempora binary: times `BIN features FILE --out X.npy` per file")
     parser.add_argument("--dataset-cmd", help="dataset command to time cold then warm; {bin}, {dir} substituted")
-    parser.add_argument("--clear", help="path deleted before the cold dataset run (the feature cache)")
+    parser.add_argument("--cache-root", default="target/bench-cache",
+                        help="fresh cache directories ({cache}) are made under it; emptied at the end")
+    parser.add_argument("--cold-runs", type=int, default=3, help="cold dataset runs (median printed)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="parallel workers (default: all cores)")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N files")
     parser.add_argument("--compare", type=int, default=3, help="check this many files against the references")
@@ -207,11 +225,22 @@ def main():
         binary = args.tempora or "tempora"
         every = audio_files(args.dir, 0)
         every_seconds = audio_seconds(every)
-        if args.clear:
-            shutil.rmtree(args.clear, ignore_errors=True)
-        for name in ("tempora dataset, cold", "tempora dataset, warm"):
-            t = timed(lambda: run_dataset_command(args.dataset_cmd, binary, args.dir))
-            rows.append((f"{name} ({len(every)} files)", t, len(every), every_seconds))
+        read_all(every)
+        root = Path(args.cache_root)
+        stale = [p for p in root.glob("*")] if root.is_dir() else []
+        root.mkdir(parents=True, exist_ok=True)
+        cold, cache = [], None
+        for _ in range(max(1, args.cold_runs)):
+            cache = tempfile.mkdtemp(prefix="cold-", dir=root)
+            cold.append(timed(lambda: run_dataset_command(args.dataset_cmd, binary, args.dir, cache)))
+        warm = timed(lambda: run_dataset_command(args.dataset_cmd, binary, args.dir, cache))
+        median = sorted(cold)[len(cold) // 2]
+        runs = ", ".join(f"{t:.2f}" for t in cold)
+        print(f"tempora dataset, cold runs: {runs} s (median {median:.2f} s)")
+        rows.append((f"tempora dataset, cold ({len(every)} files)", median, len(every), every_seconds))
+        rows.append((f"tempora dataset, warm ({len(every)} files)", warm, len(every), every_seconds))
+        for path in stale + [p for p in root.glob("cold-*") if str(p) != cache]:
+            shutil.rmtree(path, ignore_errors=True)
     ours_dir = tempfile.mkdtemp(prefix="tempora-bench-")
     if args.tempora:
         t = timed(lambda: tempora_per_file(args.tempora, files, args.jobs, ours_dir))

@@ -262,24 +262,36 @@ fn check_name(what: &'static str, name: &str, hex_key: bool) -> Result<(), Store
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temp file in the same directory, then rename.
+/// Writes `bytes` to `path` atomically: a temp file in the same directory, synced
+/// to disk, then renamed over `path`. For files nothing else verifies (reports,
+/// the source index, plan records).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    replace_file(path, bytes, true)
+}
+
+/// Temp file + rename, synced when `sync` is set. Readers never see a torn file
+/// either way; without the sync, a power cut may leave an empty or stale file,
+/// which is fine only where the content is verified when read (the manifest:
+/// [`Store::probe`] rejects an unreadable one and the entry is recomputed).
+fn replace_file(path: &Path, bytes: &[u8], sync: bool) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
     let mut tmp =
         tempfile::NamedTempFile::new_in(dir).map_err(io_err("create temp file in", dir))?;
     io::Write::write_all(&mut tmp, bytes).map_err(io_err("write", tmp.path()))?;
-    tmp.as_file().sync_all().map_err(io_err("sync", path))?;
+    if sync {
+        tmp.as_file().sync_all().map_err(io_err("sync", path))?;
+    }
     tmp.persist(path)
         .map_err(|e| io_err("rename into", path)(e.error))?;
     Ok(())
 }
 
-/// blake3 of a file's content, streamed.
+/// blake3 of a file's content (memory-mapped when large, so the bytes are not
+/// copied out of the page cache).
 pub fn hash_file(path: &Path) -> Result<blake3::Hash, StoreError> {
-    let file = File::open(path).map_err(io_err("open", path))?;
     let mut hasher = blake3::Hasher::new();
-    hasher.update_reader(file).map_err(io_err("hash", path))?;
+    hasher.update_mmap(path).map_err(io_err("hash", path))?;
     Ok(hasher.finalize())
 }
 
@@ -422,7 +434,8 @@ impl Store {
                 fs::remove_dir_all(&work).map_err(io_err("remove", &work))?;
             }
             fs::create_dir_all(&work).map_err(io_err("create", &work))?;
-            write_atomic(&marker, b"started, not finished\n")?;
+            // Only the marker's existence counts: no temp file, rename or sync.
+            fs::write(&marker, b"started, not finished\n").map_err(io_err("write", &marker))?;
         }
         Ok(Claim::Todo(Pending {
             kind: kind.to_string(),
@@ -678,7 +691,9 @@ impl Pending {
             key: self.key.clone(),
             source,
         })?;
-        write_atomic(&self.work.join(MANIFEST_FILE), &text)?;
+        // Not synced: the outputs it describes are not either, and a manifest a
+        // power cut damaged reads as corrupt, so the entry is recomputed.
+        replace_file(&self.work.join(MANIFEST_FILE), &text, false)?;
         if self.entry.exists() {
             // Only a corrupt entry can be here (claim checked under the lock).
             move_to_trash(

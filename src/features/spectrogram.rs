@@ -21,7 +21,7 @@ use rustfft::{Fft, FftPlanner};
 use super::config::MelInput;
 use super::framing::{fill_frame, frame_count};
 use super::mel::MelFilterbank;
-use super::window::{apply_window, cosine_sum_window};
+use super::window::{cosine_sum_window, window_pair};
 use super::{FeatureConfig, FeatureError, MelSpectrogram};
 
 /// A reusable feature extractor for one [`FeatureConfig`]. Not `Sync`: use one per
@@ -31,11 +31,11 @@ pub struct Extractor {
     window: Vec<f32>,
     mel: MelFilterbank,
     fft: Arc<dyn Fft<f32>>,
-    frame: Vec<f32>,
-    windowed: [Vec<f32>; 2],
+    /// Zero-padded copies of edge frames (frames inside the signal are read in place).
+    padded: [Vec<f32>; 2],
     buffer: Vec<Complex<f32>>,
     scratch: Vec<Complex<f32>>,
-    weighted: [Vec<f32>; 2],
+    spectra: [Vec<f32>; 2],
 }
 
 impl Extractor {
@@ -56,11 +56,10 @@ impl Extractor {
         Ok(Self {
             window: cosine_sum_window(n, cfg.window_coefficients, cfg.normalise_window),
             mel,
-            frame: vec![0.0; n],
-            windowed: [vec![0.0; n], vec![0.0; n]],
+            padded: [vec![0.0; n], vec![0.0; n]],
             buffer: vec![Complex::default(); n],
             scratch: vec![Complex::default(); fft.get_inplace_scratch_len()],
-            weighted: [vec![0.0; bins], vec![0.0; bins]],
+            spectra: [vec![0.0; bins], vec![0.0; bins]],
             fft,
             cfg: cfg.clone(),
         })
@@ -84,13 +83,7 @@ impl Extractor {
         let mut data = vec![0.0f32; frames * bands];
         for (pair, rows) in data.chunks_mut(2 * bands).enumerate() {
             let both = rows.len() == 2 * bands;
-            self.window_frame(samples, 2 * pair, 0);
-            if both {
-                self.window_frame(samples, 2 * pair + 1, 1);
-            } else {
-                self.windowed[1].fill(0.0);
-            }
-            self.transform_pair();
+            self.transform_pair(samples, 2 * pair, both);
             let (first, second) = rows.split_at_mut(bands);
             self.compress(0, first);
             if both {
@@ -104,67 +97,34 @@ impl Extractor {
         }
     }
 
-    /// Frame `k`, windowed (and rotated when zero-phase), into `windowed[slot]`;
-    /// frames inside the signal are read in place, edge frames via a padded copy.
-    fn window_frame(&mut self, samples: &[f32], k: usize, slot: usize) {
-        let n = self.cfg.frame_size;
-        let inside = (k * self.cfg.hop_size)
-            .checked_sub(n / 2)
-            .filter(|start| start + n <= samples.len());
-        let frame = match inside {
-            Some(start) => &samples[start..start + n],
-            None => {
-                fill_frame(samples, k, self.cfg.hop_size, &mut self.frame);
-                &self.frame
-            }
+    /// Frames `k` and `k + 1` (zeros for the second when `!both`), windowed and packed
+    /// as one complex signal, transformed, and split into the power (or magnitude)
+    /// spectra of the two frames in `spectra`.
+    fn transform_pair(&mut self, samples: &[f32], k: usize, both: bool) {
+        let (n, hop) = (self.cfg.frame_size, self.cfg.hop_size);
+        let [pad_a, pad_b] = &mut self.padded;
+        let a = frame_at(samples, k, n, hop, pad_a);
+        let b = if both {
+            frame_at(samples, k + 1, n, hop, pad_b)
+        } else {
+            pad_b.fill(0.0);
+            &pad_b[..]
         };
-        apply_window(
-            frame,
-            &self.window,
-            self.cfg.zero_phase,
-            &mut self.windowed[slot],
-        );
-    }
-
-    /// One complex FFT of `windowed[0] + i·windowed[1]`, split into the power (or
-    /// magnitude) spectra of the two frames in `weighted`.
-    fn transform_pair(&mut self) {
-        for ((z, a), b) in self
-            .buffer
-            .iter_mut()
-            .zip(&self.windowed[0])
-            .zip(&self.windowed[1])
-        {
-            *z = Complex::new(*a, *b);
-        }
+        window_pair(a, b, &self.window, self.cfg.zero_phase, &mut self.buffer);
         self.fft
             .process_with_scratch(&mut self.buffer, &mut self.scratch);
-        let half = self.buffer.len() / 2;
-        let [wa, wb] = &mut self.weighted;
-        // Bin 0 pairs with itself (Z[N] = Z[0]); bins 1..=N/2 with N−1 down to N/2.
-        let mirrored = std::iter::once(&self.buffer[0]).chain(self.buffer[half..].iter().rev());
-        for (((pa, pb), z), w) in wa
-            .iter_mut()
-            .zip(wb.iter_mut())
-            .zip(&self.buffer)
-            .zip(mirrored)
-        {
-            // 2A = Z[k] + conj Z[N−k];  2iB = Z[k] − conj Z[N−k].
-            let (ar, ai) = (z.re + w.re, z.im - w.im);
-            let (br, bi) = (z.re - w.re, z.im + w.im);
-            *pa = 0.25 * (ar * ar + ai * ai);
-            *pb = 0.25 * (br * br + bi * bi);
-        }
+        let [pa, pb] = &mut self.spectra;
+        split_pair(&self.buffer, pa, pb);
         if self.cfg.mel_input == MelInput::Magnitude {
-            for p in wa.iter_mut().chain(wb.iter_mut()) {
+            for p in pa.iter_mut().chain(pb.iter_mut()) {
                 *p = p.sqrt();
             }
         }
     }
 
-    /// Mel bands of `weighted[slot]`, log-compressed, into `row`.
+    /// Mel bands of `spectra[slot]`, log-compressed, into `row`.
     fn compress(&self, slot: usize, row: &mut [f32]) {
-        self.mel.apply(&self.weighted[slot], row);
+        self.mel.apply(&self.spectra[slot], row);
         let c = self.cfg.log_compression as f32;
         for v in row.iter_mut() {
             *v = (1.0 + c * *v).log10();
@@ -172,9 +132,60 @@ impl Extractor {
     }
 }
 
+/// Frame `k` of `samples`: read in place when it lies inside the signal, else
+/// copied zero-padded into `pad`.
+fn frame_at<'a>(
+    samples: &'a [f32],
+    k: usize,
+    n: usize,
+    hop: usize,
+    pad: &'a mut [f32],
+) -> &'a [f32] {
+    match (k * hop)
+        .checked_sub(n / 2)
+        .filter(|start| start + n <= samples.len())
+    {
+        Some(start) => &samples[start..start + n],
+        None => {
+            fill_frame(samples, k, hop, pad);
+            pad
+        }
+    }
+}
+
+/// Splits `Z = FFT(a + i·b)` into the power spectra of the real frames `a` and `b`
+/// (bins `0..=N/2`): `2A[k] = Z[k] + conj Z[N−k]`, `2iB[k] = Z[k] − conj Z[N−k]`.
+///
+/// Bins 0 and `N/2` pair with themselves (`Z[N] = Z[0]`); bins `1..N/2` with
+/// `N−1` down to `N/2 + 1`, a plain loop over `z[1..N/2]` against the reversed
+/// `z[N/2+1..]` that the compiler vectorises.
+fn split_pair(z: &[Complex<f32>], pa: &mut [f32], pb: &mut [f32]) {
+    let half = z.len() / 2;
+    debug_assert!(pa.len() == half + 1 && pb.len() == half + 1);
+    let power = |z: Complex<f32>, w: Complex<f32>| {
+        let (ar, ai) = (z.re + w.re, z.im - w.im);
+        let (br, bi) = (z.re - w.re, z.im + w.im);
+        (0.25 * (ar * ar + ai * ai), 0.25 * (br * br + bi * bi))
+    };
+    for k in [0, half] {
+        (pa[k], pb[k]) = power(z[k], z[k]);
+    }
+    let lower = &z[1..half];
+    let upper = &z[half + 1..];
+    for (((a, b), &z), &w) in pa[1..half]
+        .iter_mut()
+        .zip(&mut pb[1..half])
+        .zip(lower)
+        .zip(upper.iter().rev())
+    {
+        (*a, *b) = power(z, w);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::window::apply_window;
 
     #[test]
     fn empty_signal_has_no_frames_and_short_signal_has_two() {

@@ -12,6 +12,8 @@
 //!
 //! Knows nothing about framing, FFTs or mel bands.
 
+use rustfft::num_complex::Complex;
+
 /// Builds the window of `size` samples from cosine-sum `coefficients` (a0, a1, a2),
 /// normalised as essentia does when `normalise` is set.
 pub fn cosine_sum_window(size: usize, coefficients: [f64; 3], normalise: bool) -> Vec<f32> {
@@ -38,23 +40,55 @@ pub fn cosine_sum_window(size: usize, coefficients: [f64; 3], normalise: bool) -
 
 /// Writes `frame · window` into `out`, rotated by `N/2` when `zero_phase` is set
 /// (essentia: the second half of the windowed frame first, then the first half).
+/// The extractor windows two frames at once with [`window_pair`]; this one-frame
+/// form is the reference the tests compare it with.
+#[cfg(test)]
 pub fn apply_window(frame: &[f32], window: &[f32], zero_phase: bool, out: &mut [f32]) {
     let n = frame.len();
     debug_assert!(window.len() == n && out.len() == n);
-    if zero_phase {
-        let half = n / 2;
-        let (out_first, out_second) = out.split_at_mut(n - half);
-        mul_into(&frame[half..], &window[half..], out_first);
-        mul_into(&frame[..half], &window[..half], out_second);
-    } else {
-        mul_into(frame, window, out);
+    let rotation = if zero_phase { n / 2 } else { 0 };
+    let (out_first, out_second) = out.split_at_mut(n - rotation);
+    for (o, (x, w)) in out_first.iter_mut().chain(out_second).zip(
+        frame[rotation..]
+            .iter()
+            .chain(&frame[..rotation])
+            .zip(window[rotation..].iter().chain(&window[..rotation])),
+    ) {
+        *o = x * w;
     }
 }
 
-fn mul_into(a: &[f32], b: &[f32], out: &mut [f32]) {
-    for ((o, x), w) in out.iter_mut().zip(a).zip(b) {
-        *o = x * w;
-    }
+/// Windows frames `a` and `b` as [`apply_window`] does, each rotated by `N/2`
+/// when `zero_phase` is set, and packs them as the real and imaginary parts of
+/// `out` (`out[j] = a'[j] + i·b'[j]`), ready for one complex FFT.
+pub fn window_pair(
+    a: &[f32],
+    b: &[f32],
+    window: &[f32],
+    zero_phase: bool,
+    out: &mut [Complex<f32>],
+) {
+    let n = a.len();
+    debug_assert!(b.len() == n && window.len() == n && out.len() == n);
+    let rotation = if zero_phase { n / 2 } else { 0 };
+    let (out_first, out_second) = out.split_at_mut(n - rotation);
+    let interleave = |out: &mut [Complex<f32>], a: &[f32], b: &[f32], w: &[f32]| {
+        for (((z, x), y), w) in out.iter_mut().zip(a).zip(b).zip(w) {
+            *z = Complex::new(x * w, y * w);
+        }
+    };
+    interleave(
+        out_first,
+        &a[rotation..],
+        &b[rotation..],
+        &window[rotation..],
+    );
+    interleave(
+        out_second,
+        &a[..rotation],
+        &b[..rotation],
+        &window[..rotation],
+    );
 }
 
 #[cfg(test)]
@@ -85,5 +119,26 @@ mod tests {
         assert_eq!(out, [3.0, 4.0, 1.0, 2.0]);
         apply_window(&frame, &ones, false, &mut out);
         assert_eq!(out, frame);
+    }
+
+    #[test]
+    fn window_pair_packs_two_windowed_frames() {
+        let a = [1.0f32, 2.0, 3.0, 4.0];
+        let b = [-1.0f32, -2.0, -3.0, -4.0];
+        let w = [0.5f32, 1.0, 2.0, 4.0];
+        for zero_phase in [false, true] {
+            let (mut wa, mut wb) = ([0.0f32; 4], [0.0f32; 4]);
+            apply_window(&a, &w, zero_phase, &mut wa);
+            apply_window(&b, &w, zero_phase, &mut wb);
+            let mut packed = [Complex::default(); 4];
+            window_pair(&a, &b, &w, zero_phase, &mut packed);
+            for j in 0..4 {
+                assert_eq!(
+                    (packed[j].re, packed[j].im),
+                    (wa[j], wb[j]),
+                    "zero_phase {zero_phase}"
+                );
+            }
+        }
     }
 }
