@@ -8,6 +8,8 @@
 //! training). Environment: `TEMPORA_BENCH_THREADS` (rayon threads, default 2),
 //! `TEMPORA_BENCH_STEPS` (timed repetitions, default 20),
 //! `TEMPORA_BENCH_PEAK_GFLOPS` (when set, also prints the share of that peak).
+//! Argument: an optional model name, or a substring of names
+//! (`cargo bench --bench bench_fused -- O-net`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -90,7 +92,20 @@ fn main() {
         ("O-net + P-net", paper::o_p_net(1)),
         ("8x O-net + 8x P-net", paper::o_p_net(8)),
     ];
-    for (name, arch) in models {
+    // `cargo bench --bench bench_fused -- NAME`: the model named NAME, or else
+    // every model whose name contains NAME.
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let exact = models
+        .iter()
+        .any(|(name, _)| Some(*name) == only.as_deref());
+    for (name, arch) in models
+        .into_iter()
+        .filter(|(name, _)| match only.as_deref() {
+            None => true,
+            Some(o) if exact => *name == o,
+            Some(o) => name.contains(o),
+        })
+    {
         pool.install(|| {
             let device = Default::default();
             let x = Tensor::<Cpu, 3>::random(

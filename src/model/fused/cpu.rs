@@ -34,12 +34,12 @@ use rayon::prelude::*;
 use super::{BankLayout, FilterBankBackend, FilterBankGrads};
 
 /// Filters per register block (they share every row load).
-pub(super) const BLOCK: usize = 4;
+pub(super) const BLOCK: usize = 5;
 /// f32 lanes of an AVX register.
 const LANES: usize = 8;
 /// AVX registers of consecutive windows per filter in a block.
-const TILE_VECS: usize = 3;
-/// Consecutive windows computed together (4 filters × 3 registers = 12 accumulators).
+const TILE_VECS: usize = 2;
+/// Consecutive windows computed together (4 filters × 2 registers = 8 accumulators).
 pub(super) const TILE: usize = LANES * TILE_VECS;
 
 /// `[batch, bands, frames]` of the input.
@@ -171,11 +171,8 @@ mod avx2 {
     unsafe fn accumulate(x: *const f32, w: *const f32, width: usize) -> Acc {
         let mut acc = [[_mm256_setzero_ps(); TILE_VECS]; BLOCK];
         for j in 0..width {
-            let xs = [
-                _mm256_loadu_ps(x.add(j)),
-                _mm256_loadu_ps(x.add(j + LANES)),
-                _mm256_loadu_ps(x.add(j + 2 * LANES)),
-            ];
+            let xs: [__m256; TILE_VECS] =
+                std::array::from_fn(|r| _mm256_loadu_ps(x.add(j + r * LANES)));
             for (f, acc_f) in acc.iter_mut().enumerate() {
                 let wv = _mm256_broadcast_ss(&*w.add(f * width + j));
                 for (a, &xv) in acc_f.iter_mut().zip(&xs) {
@@ -394,9 +391,24 @@ fn host_f32<B: Backend>(t: FloatTensor<B>) -> (Vec<f32>, Vec<usize>) {
     (values.expect("converted to f32 above"), shape)
 }
 
+/// An `NdArray` float tensor as `f32` on the host, with its shape. An `f32`
+/// tensor in standard layout is copied with one `memcpy`: burn's `into_data`
+/// walks a tensor that is still shared (the autodiff graph keeps the input)
+/// element by element through a dynamic-rank iterator, which took longer than
+/// the whole fused O-net forward.
+fn ndarray_f32(t: NdArrayTensor) -> (Vec<f32>, Vec<usize>) {
+    if let NdArrayTensor::F32(storage) = &t {
+        let view = storage.view();
+        if let Some(values) = view.as_slice() {
+            return (values.to_vec(), view.shape().to_vec());
+        }
+    }
+    host_f32::<NdArray<f32>>(t)
+}
+
 /// The input `[batch, bands, frames]` on the host, with its dimensions.
-fn host_input<B: Backend>(x: FloatTensor<B>) -> (Vec<f32>, Dims) {
-    let (x, shape) = host_f32::<B>(x);
+fn host_input(x: NdArrayTensor) -> (Vec<f32>, Dims) {
+    let (x, shape) = ndarray_f32(x);
     let dims = Dims {
         batch: shape[0],
         bands: shape[1],
@@ -418,9 +430,9 @@ where
         layout: &BankLayout,
     ) -> (FloatTensor<Self>, IntTensor<Self>) {
         let device = Self::float_device(&x);
-        let (x, dims) = host_input::<Self>(x);
-        let (w, _) = host_f32::<Self>(weight);
-        let (b, _) = host_f32::<Self>(bias);
+        let (x, dims) = host_input(x);
+        let (w, _) = ndarray_f32(weight);
+        let (b, _) = ndarray_f32(bias);
         let (out, arg) = forward(&x, dims, &w, &b, layout);
         let out_shape = [
             dims.batch,
@@ -445,15 +457,23 @@ where
         need_dx: bool,
     ) -> FilterBankGrads<Self> {
         let device = Self::float_device(&x);
-        let (x, dims) = host_input::<Self>(x);
-        let (w, _) = host_f32::<Self>(weight);
-        let (out, _) = host_f32::<Self>(output);
-        let (grad, _) = host_f32::<Self>(grad);
-        let arg = read_sync(Self::int_into_data(argmax))
-            .expect("reading a CPU tensor cannot fail")
-            .convert::<i64>()
-            .into_vec::<i64>()
-            .expect("converted to i64 above");
+        let (x, dims) = host_input(x);
+        let (w, _) = ndarray_f32(weight);
+        let (out, _) = ndarray_f32(output);
+        let (grad, _) = ndarray_f32(grad);
+        let arg = match &argmax {
+            NdArrayTensor::I64(storage) if storage.view().is_standard_layout() => {
+                storage.view().as_slice().map(<[i64]>::to_vec)
+            }
+            _ => None,
+        };
+        let arg = arg.unwrap_or_else(|| {
+            read_sync(Self::int_into_data(argmax))
+                .expect("reading a CPU tensor cannot fail")
+                .convert::<i64>()
+                .into_vec::<i64>()
+                .expect("converted to i64 above")
+        });
         let (dx, dw, db) = backward(&x, dims, &w, &out, &arg, &grad, layout, need_dx);
         let float = |v: Vec<f32>, shape: Vec<usize>| {
             Self::float_from_data(TensorData::new(v, shape).convert::<E>(), &device)
