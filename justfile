@@ -38,6 +38,11 @@ bench-features: build
         --dataset-cmd "{bin} features folder:{dir} --cache {cache}" --cache-root target/bench-cache \
         target/bench-corpus
 
+# Fused filter-bank op alone (CPU, batch 50): forward GFLOP/s and share of the FMA
+# peak measured in the same run; `just bench-fused O-net` for one model.
+bench-fused model="":
+    TEMPORA_BENCH_PEAK_GFLOPS=157 cargo bench --locked --bench bench_fused -- {{model}}
+
 # Training-step speed (batch 50) of the Table 1 models, vs PyTorch when importable.
 bench-train:
     cargo bench --locked --bench bench_train

@@ -7,7 +7,8 @@
 //! band) and forward + backward through `Autodiff` (input untracked, as in
 //! training). Environment: `TEMPORA_BENCH_THREADS` (rayon threads, default 2),
 //! `TEMPORA_BENCH_STEPS` (timed repetitions, default 20),
-//! `TEMPORA_BENCH_PEAK_GFLOPS` (when set, also prints the share of that peak).
+//! `TEMPORA_BENCH_PEAK_GFLOPS` (when set, also prints the share of that peak;
+//! the share of the FMA peak measured in the same run is always printed).
 //! Argument: an optional model name, or a substring of names
 //! (`cargo bench --bench bench_fused -- O-net`).
 
@@ -57,6 +58,62 @@ fn banks<B: Backend>(arch: &ArchConfig, device: &B::Device) -> Vec<Bank<B>> {
         .collect()
 }
 
+/// The fp32 FMA peak of this CPU with `threads` threads, measured now: each
+/// thread runs independent AVX2 FMA chains (enough to cover the latency of both
+/// FMA pipes), so the figure includes whatever clock the cores run at during the
+/// benchmark. `None` without AVX2 + FMA.
+fn measured_peak_gflops(threads: usize) -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        if !(std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma"))
+        {
+            return None;
+        }
+        /// 12 chains × 8 lanes × 2 flops per iteration.
+        const CHAINS: usize = 12;
+        #[target_feature(enable = "avx2,fma")]
+        fn chains(iterations: u64) -> f32 {
+            // Opaque inputs, so that nothing is folded at compile time; the
+            // accumulators stay in registers for the whole loop.
+            let a = std::hint::black_box(_mm256_set1_ps(0.999_999));
+            let b = std::hint::black_box(_mm256_set1_ps(1e-7));
+            let mut acc = [std::hint::black_box(_mm256_set1_ps(1.0)); CHAINS];
+            for _ in 0..iterations {
+                for v in acc.iter_mut() {
+                    *v = _mm256_fmadd_ps(*v, a, b);
+                }
+            }
+            let acc = std::hint::black_box(acc);
+            let mut out = [0.0f32; 8];
+            // SAFETY: `out` holds 8 f32.
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), acc[0]) };
+            out[0]
+        }
+        let iterations = 50_000_000u64;
+        let best = (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                std::thread::scope(|scope| {
+                    for _ in 0..threads {
+                        // SAFETY: AVX2 and FMA were detected above.
+                        scope.spawn(|| std::hint::black_box(unsafe { chains(iterations) }));
+                    }
+                });
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min);
+        let flops = (threads as u64 * iterations * CHAINS as u64 * 8 * 2) as f64;
+        Some(flops / best / 1e9)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = threads;
+        None
+    }
+}
+
 /// Median seconds of `steps` runs of `f`.
 fn time(steps: usize, mut f: impl FnMut()) -> f64 {
     (0..WARMUP).for_each(|_| f());
@@ -82,6 +139,11 @@ fn main() {
         .build()
         .expect("rayon pool");
     println!("fused filter bank, CPU, {threads} threads, batch {BATCH}, median of {steps}");
+    let measured = measured_peak_gflops(threads);
+    match measured {
+        Some(p) => println!("fp32 FMA peak measured now with {threads} threads: {p:.0} GFLOP/s"),
+        None => println!("fp32 FMA peak: not measured (no AVX2 + FMA)"),
+    }
     println!(
         "{:<22} {:>10} {:>10} {:>9} {:>12} {:>12}",
         "model", "fwd ms", "fwd ex/s", "GFLOP/s", "fwd+bwd ms", "fwd+bwd ex/s"
@@ -151,7 +213,10 @@ fn main() {
             let gflops = flops as f64 / fwd / 1e9;
             let share = peak
                 .map(|p| format!(" ({:.0} % of {p} GFLOP/s)", 100.0 * gflops / p))
-                .unwrap_or_default();
+                .unwrap_or_default()
+                + &measured
+                    .map(|p| format!(" ({:.0} % of measured peak)", 100.0 * gflops / p))
+                    .unwrap_or_default();
             println!(
                 "{name:<22} {:>10.2} {:>10.0} {:>9.1} {:>12.2} {:>12.0}{share}",
                 fwd * 1e3,

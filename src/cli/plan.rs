@@ -325,10 +325,7 @@ fn calibration(
         });
     }
     match device {
-        ComputeDevice::Cpu => {
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            Some(estimate::cpu_micro_benchmark(threads))
-        }
+        ComputeDevice::Cpu => Some(estimate::cpu_micro_benchmark()),
         ComputeDevice::Cuda(_) => None,
     }
 }

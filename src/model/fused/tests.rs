@@ -1,6 +1,7 @@
 //! Cross-checks of the fused op: against the generic reference (outputs and
 //! every gradient), against finite differences, ties, dead ReLUs, the AVX2
-//! kernel against the portable one, and thread-count independence.
+//! kernel against the portable one, thread-count independence, and the host
+//! copies of `NdArray` tensors.
 
 use std::sync::Arc;
 
@@ -301,4 +302,22 @@ fn results_do_not_depend_on_the_thread_count() {
     for (a, b) in one.iter().zip(&two) {
         assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
     }
+}
+
+#[test]
+fn host_copies_of_shared_and_strided_tensors_match_burns_into_data() {
+    let device = Default::default();
+    let values: Vec<f32> = (0..24).map(|i| i as f32 * 0.5 - 3.0).collect();
+    let x = Tensor::<Cpu, 3>::from_data(TensorData::new(values.clone(), [2, 3, 4]), &device);
+    // Shared (a clone stays alive, as the autodiff graph keeps the input):
+    // the one-memcpy path.
+    let kept = x.clone();
+    let (host, shape) = cpu::ndarray_f32(x.into_primitive().tensor());
+    assert_eq!((host, shape), (values, vec![2, 3, 4]));
+    // Not in standard layout (transposed): the element-wise fallback, in
+    // logical order.
+    let swapped = kept.swap_dims(1, 2);
+    let expected = swapped.clone().into_data().into_vec::<f32>().unwrap();
+    let (host, shape) = cpu::ndarray_f32(swapped.into_primitive().tensor());
+    assert_eq!((host, shape), (expected, vec![2, 4, 3]));
 }
