@@ -136,9 +136,10 @@ fn block_portable(rows: Rows<'_>, w: &[f32], width: usize, lens: [usize; BLOCK])
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! AVX2 + FMA block kernel: 5 filters × 16 windows in 10 accumulator registers (13 of the 16 AVX registers in use, so none spills); a
-    //! running max and arg-max per lane over every row of the band group,
-    //! reduced across lanes once per group.
+    //! AVX2 + FMA block kernel: 5 filters × 16 windows in 10 accumulator
+    //! registers (13 of the 16 AVX registers in use, so none spills); a running
+    //! max and arg-max per lane over every row of the band group, reduced across
+    //! lanes once per group.
     use std::arch::x86_64::*;
 
     use super::{Best, Rows, BLOCK, LANES, TILE, TILE_VECS};
