@@ -17,8 +17,8 @@
 //!
 //! # Which path each bank takes
 //! Time-axis banks pooled over all frames run the fused op
-//! ([`super::fused::filter_bank`]); every other bank runs conv2d + ReLU +
-//! max_pool2d ([`super::fused::reference::pooled_conv`]).
+//! ([`super::fused::filter_bank`]); every other bank runs the convolution as a
+//! matrix product + ReLU + max_pool2d ([`super::fused::reference::pooled_conv_gemm`]).
 //! [`FilterBankNet::with_generic_banks`] forces the generic path everywhere
 //! (tests compare both).
 
@@ -29,7 +29,7 @@ use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::tensor::{activation::relu, backend::Backend, Tensor, TensorData};
 
 use super::arch::{ArchConfig, BankAxis, BankConfig, PoolExtent};
-use super::fused::{filter_bank, reference::pooled_conv, BankLayout, FilterBankBackend};
+use super::fused::{filter_bank, reference::pooled_conv_gemm, BankLayout, FilterBankBackend};
 use super::init::Initialiser;
 use super::ModelError;
 
@@ -47,7 +47,7 @@ pub struct ConvGroup<B: Backend> {
 enum BankPath {
     /// The fused op over all groups at once.
     Fused(Arc<BankLayout>),
-    /// conv2d + ReLU + max_pool2d per group.
+    /// Convolution as a matrix product + ReLU + max_pool2d per group.
     Generic,
 }
 
@@ -214,7 +214,7 @@ impl<B: FilterBankBackend> Bank<B> {
                     .iter()
                     .map(|g| {
                         let (pf, pt) = (self.config.pool_freq, self.config.pool_time);
-                        let y = pooled_conv(x4.clone(), g.weight.val(), g.bias.val(), pf, pt);
+                        let y = pooled_conv_gemm(x4.clone(), g.weight.val(), g.bias.val(), pf, pt);
                         // [batch, count, bands', frames'] → [batch, count·bands'·frames']
                         y.reshape([batch as i32, -1])
                     })

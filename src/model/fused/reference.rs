@@ -1,9 +1,16 @@
-//! The filter-bank computation with burn's generic ops: `conv2d` ("valid",
-//! stride 1) + bias, ReLU, `max_pool2d` with non-overlapping windows.
+//! The filter-bank computation with burn's generic ops: "valid" convolution
+//! (stride 1) + bias, ReLU, `max_pool2d` with non-overlapping windows.
 //!
-//! The model uses [`pooled_conv`] for every bank the fused op does not cover
-//! (frequency and 2-D banks, time banks pooled by a factor along time), and the
-//! tests use [`filter_bank_reference`] as the ground truth for the fused op.
+//! Two forms of the same computation:
+//! - [`pooled_conv`] with burn's `conv2d`: the ground truth. The tests use it,
+//!   through [`filter_bank_reference`], for the fused op, and for
+//!   [`pooled_conv_gemm`].
+//! - [`pooled_conv_gemm`], the convolution as one matrix product (im2col): the
+//!   model runs it for every bank the fused op does not cover (frequency and
+//!   2-D banks, time banks pooled by a factor along time: the CBMI baselines).
+//!   burn's `conv2d` on `NdArray` is a direct convolution, several times slower
+//!   than PyTorch's; as a matrix product it runs at sgemm speed, and its
+//!   backward is two more matrix products (the input is never tracked).
 
 use std::sync::Arc;
 
@@ -34,7 +41,51 @@ pub fn pooled_conv<B: Backend>(
 ) -> Tensor<B, 4> {
     let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
     let y = relu(conv2d(x, weight, Some(bias), options));
-    // [batch, count, bands - height + 1, frames - width + 1]
+    pool(y, pool_freq, pool_time)
+}
+
+/// [`pooled_conv`] with the convolution as one matrix product: the
+/// `height × width` shifted views of `x` are stacked (taps in the weight's
+/// row-major order) into a `[taps, batch · rows · cols]` patch matrix, and the
+/// `[count, taps]` weights multiply it; + bias, ReLU, then the same pooling.
+/// Stacking on the outermost axis keeps every reshape free (burn's `NdArray`
+/// copies a non-standard layout element by element). Equal to [`pooled_conv`]
+/// up to float rounding (the sums run in another order); deterministic
+/// whatever the thread count (sgemm splits rows and columns among threads,
+/// never a sum).
+///
+/// # Shapes
+/// `x` `[batch, 1, bands, frames]`, `weight` `[count, 1, height, width]`,
+/// `bias` `[count]` → `[batch, count, pooled_bands, pooled_frames]`.
+pub fn pooled_conv_gemm<B: Backend>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Tensor<B, 1>,
+    pool_freq: PoolExtent,
+    pool_time: PoolExtent,
+) -> Tensor<B, 4> {
+    let [batch, _, bands, frames] = x.dims();
+    let [count, _, height, width] = weight.dims();
+    let (rows, cols) = (bands + 1 - height, frames + 1 - width);
+    // [batch, bands, frames]
+    let x = x.squeeze_dim::<3>(1);
+    let shifted: Vec<Tensor<B, 3>> = (0..height)
+        .flat_map(|dh| (0..width).map(move |dw| (dh, dw)))
+        .map(|(dh, dw)| x.clone().slice([0..batch, dh..dh + rows, dw..dw + cols]))
+        .collect();
+    // [taps, batch · rows · cols]
+    let patches = Tensor::stack::<4>(shifted, 0).reshape([height * width, batch * rows * cols]);
+    let w = weight.reshape([count, height * width]);
+    // [count, batch · rows · cols]
+    let y = relu(w.matmul(patches) + bias.unsqueeze_dim::<2>(1));
+    // [batch, count, rows, cols]
+    let y = y.reshape([count, batch, rows, cols]).swap_dims(0, 1);
+    pool(y, pool_freq, pool_time)
+}
+
+/// Max pooling of `y` `[batch, count, bands', frames']` with non-overlapping
+/// windows (`All` = the whole axis; trailing remainders are dropped).
+fn pool<B: Backend>(y: Tensor<B, 4>, pool_freq: PoolExtent, pool_time: PoolExtent) -> Tensor<B, 4> {
     let [_, _, bands, frames] = y.dims();
     let window = |pool: PoolExtent, len: usize| match pool {
         PoolExtent::All => len,

@@ -321,3 +321,74 @@ fn host_copies_of_shared_and_strided_tensors_match_burns_into_data() {
     let (host, shape) = cpu::ndarray_f32(swapped.into_primitive().tensor());
     assert_eq!((host, shape), (expected, vec![2, 4, 3]));
 }
+
+#[test]
+fn the_matrix_product_form_matches_conv2d() {
+    use super::reference::{pooled_conv, pooled_conv_gemm};
+    let device = Default::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    // (bands, frames, count, height, width, pool over bands, pool over frames):
+    // a 2-D bank, a time bank pooled over all bands (CBMI "Time"), a
+    // frequency bank pooled over all frames, and remainders dropped by pooling.
+    let cases = [
+        (
+            12,
+            20,
+            4,
+            3,
+            5,
+            PoolExtent::Factor(2),
+            PoolExtent::Factor(3),
+        ),
+        (10, 24, 3, 1, 7, PoolExtent::All, PoolExtent::Factor(1)),
+        (16, 9, 5, 6, 1, PoolExtent::Factor(1), PoolExtent::All),
+        (7, 11, 2, 2, 2, PoolExtent::Factor(4), PoolExtent::Factor(4)),
+    ];
+    for (bands, frames, count, height, width, pf, pt) in cases {
+        let batch = 3;
+        let x = Tensor::<Ad, 4>::from_data(
+            TensorData::new(
+                uniform(&mut rng, batch * bands * frames, 1.0),
+                [batch, 1, bands, frames],
+            ),
+            &device,
+        );
+        let w_data = TensorData::new(
+            uniform(&mut rng, count * height * width, 0.5),
+            [count, 1, height, width],
+        );
+        let b_data = TensorData::new(uniform(&mut rng, count, 0.1), [count]);
+        let run = |f: fn(
+            Tensor<Ad, 4>,
+            Tensor<Ad, 4>,
+            Tensor<Ad, 1>,
+            PoolExtent,
+            PoolExtent,
+        ) -> Tensor<Ad, 4>| {
+            let w = Tensor::<Ad, 4>::from_data(w_data.clone(), &device).require_grad();
+            let b = Tensor::<Ad, 1>::from_data(b_data.clone(), &device).require_grad();
+            let y = f(x.clone(), w.clone(), b.clone(), pf, pt);
+            let dims = y.dims();
+            // A weighted sum, so every output's gradient differs.
+            let n = dims.iter().product::<usize>();
+            let weights: Vec<f32> = (0..n).map(|i| 1.0 + (i % 7) as f32 * 0.25).collect();
+            let loss = (y.clone()
+                * Tensor::<Ad, 1>::from_data(TensorData::new(weights, [n]), &device).reshape(dims))
+            .sum();
+            let grads = loss.backward();
+            let flat = |t: Tensor<Cpu, 1>| t.into_data().into_vec::<f32>().unwrap();
+            (
+                dims,
+                flat(y.inner().flatten::<1>(0, 3)),
+                flat(w.grad(&grads).unwrap().flatten::<1>(0, 3)),
+                flat(b.grad(&grads).unwrap()),
+            )
+        };
+        let (dims_c, y_c, dw_c, db_c) = run(pooled_conv);
+        let (dims_g, y_g, dw_g, db_g) = run(pooled_conv_gemm);
+        assert_eq!(dims_c, dims_g);
+        assert_close("output", &y_c, &y_g, 1e-5);
+        assert_close("weight gradient", &dw_c, &dw_g, 1e-4);
+        assert_close("bias gradient", &db_c, &db_g, 1e-4);
+    }
+}
