@@ -322,6 +322,10 @@ fn host_copies_of_shared_and_strided_tensors_match_burns_into_data() {
     assert_eq!((host, shape), (expected, vec![2, 4, 3]));
 }
 
+/// [`super::reference::pooled_conv`]'s signature on the autodiff backend.
+type PooledConv =
+    fn(Tensor<Ad, 4>, Tensor<Ad, 4>, Tensor<Ad, 1>, PoolExtent, PoolExtent) -> Tensor<Ad, 4>;
+
 #[test]
 fn the_matrix_product_form_matches_conv2d() {
     use super::reference::{pooled_conv, pooled_conv_gemm};
@@ -358,13 +362,7 @@ fn the_matrix_product_form_matches_conv2d() {
             [count, 1, height, width],
         );
         let b_data = TensorData::new(uniform(&mut rng, count, 0.1), [count]);
-        let run = |f: fn(
-            Tensor<Ad, 4>,
-            Tensor<Ad, 4>,
-            Tensor<Ad, 1>,
-            PoolExtent,
-            PoolExtent,
-        ) -> Tensor<Ad, 4>| {
+        let run = |f: PooledConv| {
             let w = Tensor::<Ad, 4>::from_data(w_data.clone(), &device).require_grad();
             let b = Tensor::<Ad, 1>::from_data(b_data.clone(), &device).require_grad();
             let y = f(x.clone(), w.clone(), b.clone(), pf, pt);
