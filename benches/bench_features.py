@@ -227,7 +227,6 @@ def main():
         every_seconds = audio_seconds(every)
         read_all(every)
         root = Path(args.cache_root)
-        stale = [p for p in root.glob("*")] if root.is_dir() else []
         root.mkdir(parents=True, exist_ok=True)
         cold, cache = [], None
         for _ in range(max(1, args.cold_runs)):
@@ -239,8 +238,10 @@ def main():
         print(f"tempora dataset, cold runs: {runs} s (median {median:.2f} s)")
         rows.append((f"tempora dataset, cold ({len(every)} files)", median, len(every), every_seconds))
         rows.append((f"tempora dataset, warm ({len(every)} files)", warm, len(every), every_seconds))
-        for path in stale + [p for p in root.glob("cold-*") if str(p) != cache]:
-            shutil.rmtree(path, ignore_errors=True)
+        # Everything but the warm run's cache goes, now that the timings are done.
+        for path in root.iterdir():
+            if str(path) != cache:
+                shutil.rmtree(path, ignore_errors=True)
     ours_dir = tempfile.mkdtemp(prefix="tempora-bench-")
     if args.tempora:
         t = timed(lambda: tempora_per_file(args.tempora, files, args.jobs, ours_dir))

@@ -263,25 +263,14 @@ fn check_name(what: &'static str, name: &str, hex_key: bool) -> Result<(), Store
 }
 
 /// Writes `bytes` to `path` atomically: a temp file in the same directory, synced
-/// to disk, then renamed over `path`. For files nothing else verifies (reports,
-/// the source index, plan records).
+/// to disk, then renamed over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    replace_file(path, bytes, true)
-}
-
-/// Temp file + rename, synced when `sync` is set. Readers never see a torn file
-/// either way; without the sync, a power cut may leave an empty or stale file,
-/// which is fine only where the content is verified when read (the manifest:
-/// [`Store::probe`] rejects an unreadable one and the entry is recomputed).
-fn replace_file(path: &Path, bytes: &[u8], sync: bool) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
     let mut tmp =
         tempfile::NamedTempFile::new_in(dir).map_err(io_err("create temp file in", dir))?;
     io::Write::write_all(&mut tmp, bytes).map_err(io_err("write", tmp.path()))?;
-    if sync {
-        tmp.as_file().sync_all().map_err(io_err("sync", path))?;
-    }
+    tmp.as_file().sync_all().map_err(io_err("sync", path))?;
     tmp.persist(path)
         .map_err(|e| io_err("rename into", path)(e.error))?;
     Ok(())
@@ -691,9 +680,13 @@ impl Pending {
             key: self.key.clone(),
             source,
         })?;
-        // Not synced: the outputs it describes are not either, and a manifest a
-        // power cut damaged reads as corrupt, so the entry is recomputed.
-        replace_file(&self.work.join(MANIFEST_FILE), &text, false)?;
+        // A plain write: the work directory is private until the rename below
+        // publishes it, and a crash before that leaves a directory without
+        // marker, which is started over. Not synced: the outputs it describes
+        // are not either, and a manifest a power cut damaged reads as corrupt,
+        // so the entry is recomputed.
+        let manifest_path = self.work.join(MANIFEST_FILE);
+        fs::write(&manifest_path, &text).map_err(io_err("write", &manifest_path))?;
         if self.entry.exists() {
             // Only a corrupt entry can be here (claim checked under the lock).
             move_to_trash(

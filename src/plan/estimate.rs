@@ -7,11 +7,16 @@
 //! counted for every epoch (early stopping only shortens it), and a backward
 //! pass is counted as twice a forward pass.
 
+use std::sync::Arc;
 use std::time::Instant;
+
+use burn::backend::NdArray;
+use burn::tensor::{Tensor, TensorData};
 
 use crate::dataset::{Dataset, TrackSource};
 use crate::features::FeatureConfig;
-use crate::model::ArchConfig;
+use crate::model::fused::{filter_bank, BankLayout};
+use crate::model::{paper, ArchConfig};
 use crate::train::TrainConfig;
 
 /// Assumed length of an audio file when planning (Ballroom excerpts are ≈ 30 s).
@@ -94,40 +99,26 @@ pub struct Calibration {
     pub source: String,
 }
 
-/// Input of the calibration: the paper's 40 mel bands × 250 frames.
-const CAL_BANDS: usize = 40;
-const CAL_FRAMES: usize = 250;
-/// Filters of the calibration bank: P-net's lengths (46…216 frames, one each).
-const CAL_WIDTHS: std::ops::RangeInclusive<usize> = 46..=216;
-/// Examples per timed forward pass (the paper's minibatch).
-const CAL_BATCH: usize = 50;
+/// Examples per timed forward pass: enough to keep every core busy, few
+/// enough that `plan` stays fast (each pass takes a few milliseconds).
+const CAL_BATCH: usize = 8;
 /// Timed repetitions (the fastest counts), after one untimed.
-const CAL_REPS: usize = 3;
+const CAL_REPS: usize = 2;
 
 /// Measures this CPU (every core, as training uses them) on the models' hot
-/// loop: the fused filter-bank forward of a P-net bank on a minibatch, a few
-/// tens of milliseconds. Training steps add a cheap backward but the estimate
-/// counts it as twice the forward, and the CBMI baselines run burn's generic
-/// convolutions, several times slower than this: labelled an estimate.
+/// loop: the fused filter-bank forward of the paper's P-net bank on a few
+/// examples. Training steps add a cheap backward but the estimate counts it as
+/// twice the forward, and the CBMI baselines run the generic path (a matrix
+/// product per convolution), several times slower than this: labelled an
+/// estimate.
 pub fn cpu_micro_benchmark() -> Calibration {
-    use burn::backend::NdArray;
-    use burn::tensor::{Tensor, TensorData};
-
-    use crate::model::fused::{filter_bank, BankLayout};
-    use crate::model::{FilterGroup, PoolExtent};
-
     type Cpu = NdArray<f32>;
-    let groups: Vec<FilterGroup> = CAL_WIDTHS
-        .step_by(5)
-        .map(|width| FilterGroup {
-            height: 1,
-            width,
-            count: 1,
-        })
-        .collect();
-    let layout = std::sync::Arc::new(
-        BankLayout::new(&groups, PoolExtent::Factor(4), CAL_BANDS, CAL_FRAMES)
-            .expect("the calibration bank is valid"),
+    let arch = paper::p_net(1);
+    let bank = &arch.banks[0];
+    let (bands, frames) = (arch.bands, arch.frames);
+    let layout = Arc::new(
+        BankLayout::new(&bank.groups, bank.pool_freq, bands, frames)
+            .expect("the paper's P-net bank is valid"),
     );
     let device = Default::default();
     let wave = |n: usize, scale: f32| -> Vec<f32> {
@@ -137,8 +128,8 @@ pub fn cpu_micro_benchmark() -> Calibration {
     };
     let x = Tensor::<Cpu, 3>::from_data(
         TensorData::new(
-            wave(CAL_BATCH * CAL_BANDS * CAL_FRAMES, 1.0),
-            [CAL_BATCH, CAL_BANDS, CAL_FRAMES],
+            wave(CAL_BATCH * bands * frames, 1.0),
+            [CAL_BATCH, bands, frames],
         ),
         &device,
     );
@@ -157,13 +148,13 @@ pub fn cpu_micro_benchmark() -> Calibration {
         .skip(1)
         .fold(f64::INFINITY, f64::min)
         .max(1e-9);
-    let flops = layout.forward_flops(CAL_BANDS, CAL_FRAMES) as f64 * CAL_BATCH as f64;
+    let flops = layout.forward_flops(bands, frames) as f64 * CAL_BATCH as f64;
     let threads = rayon::current_num_threads();
     Calibration {
         device: format!("cpu ×{threads}"),
         flops_per_second: flops / seconds,
         source: "the fused filter-bank forward measured now; the baselines' generic \
-                 convolutions run far slower, so their share is underestimated"
+                 path runs far slower, so their share is underestimated"
             .into(),
     }
 }

@@ -462,10 +462,9 @@ where
         let (w, _) = ndarray_f32(weight);
         let (out, _) = ndarray_f32(output);
         let (grad, _) = ndarray_f32(grad);
+        // As in `ndarray_f32`: one memcpy when the layout allows it.
         let arg = match &argmax {
-            NdArrayTensor::I64(storage) if storage.view().is_standard_layout() => {
-                storage.view().as_slice().map(<[i64]>::to_vec)
-            }
+            NdArrayTensor::I64(storage) => storage.view().as_slice().map(<[i64]>::to_vec),
             _ => None,
         };
         let arg = arg.unwrap_or_else(|| {
