@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of decode + paper features: tempora against essentia and librosa.
 
-What it times, on the audio files of one directory (the lead's `just bench-features`
+What it times, on the audio files of one directory (`just bench-features`
 writes the `full` synthetic corpus, 698 x 30 s, with `tempora datasets synth`):
 
 1. tempora, dataset form (optional, `--dataset-cmd`): the given command is run
