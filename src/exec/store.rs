@@ -8,19 +8,8 @@
 //!
 //! # Layout
 //!
-//! ```text
-//! cache/
-//! ├── <kind>/<key>/             a published entry, never modified in place
-//! │   ├── manifest.json         inputs, outputs (size + blake3), timings, tool version
-//! │   └── …                     the task's output files
-//! ├── work/<kind>/<key>/        an entry being computed (or left by a crash)
-//! │   ├── INCOMPLETE            marker: "started, not finished" (snakemake)
-//! │   └── …                     partial outputs and checkpoints, kept for resume
-//! ├── locks/<kind>/<key>.lock   one advisory file lock per task (fs4)
-//! ├── trash/                    corrupt or collected entries, moved aside, then deleted
-//! ├── sources.json              the planner's (path, size, mtime) → blake3 index
-//! └── logs/<run>.jsonl          one JSON-lines log per `tempora run`
-//! ```
+//! Where entries, work directories, locks and trash live is
+//! [`crate::layout::CacheLayout`]'s to say; this module follows it.
 //!
 //! # Protocol
 //!
@@ -48,14 +37,16 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
+use crate::layout::{files, CacheLayout, RESERVED_DIRS};
+
 /// Bump when [`Manifest`]'s format changes: older manifests then read as corrupt.
 pub const MANIFEST_VERSION: u32 = 1;
 
 /// The manifest's file name inside an entry.
-pub const MANIFEST_FILE: &str = "manifest.json";
+pub const MANIFEST_FILE: &str = files::MANIFEST;
 
 /// The marker file of an unfinished work directory.
-pub const INCOMPLETE_MARKER: &str = "INCOMPLETE";
+pub const INCOMPLETE_MARKER: &str = files::INCOMPLETE;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +212,7 @@ pub struct Pending {
     work: PathBuf,
     entry: PathBuf,
     trash: PathBuf,
+    store: Store,
     resumed: bool,
     started: SystemTime,
     clock: Instant,
@@ -230,7 +222,7 @@ pub struct Pending {
 /// The content-addressed cache rooted at one directory.
 #[derive(Debug, Clone)]
 pub struct Store {
-    root: PathBuf,
+    layout: CacheLayout,
 }
 
 fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
@@ -289,36 +281,38 @@ impl Store {
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         fs::create_dir_all(root).map_err(io_err("create", root))?;
         Ok(Self {
-            root: root.to_path_buf(),
+            layout: CacheLayout::new(root),
         })
     }
 
     /// The cache directory.
     pub fn root(&self) -> &Path {
-        &self.root
+        self.layout.root()
+    }
+
+    /// The cache's layout (every path under the root).
+    pub fn layout(&self) -> &CacheLayout {
+        &self.layout
     }
 
     /// Where a published entry lives.
     pub fn entry_dir(&self, kind: &str, key: &str) -> Result<PathBuf, StoreError> {
         check_name("kind", kind, false)?;
         check_name("key", key, true)?;
-        Ok(self.root.join(kind).join(key))
+        Ok(self.layout.entry(kind, key))
     }
 
     fn work_dir(&self, kind: &str, key: &str) -> PathBuf {
-        self.root.join("work").join(kind).join(key)
+        self.layout.work(kind, key)
     }
 
     fn lock_path(&self, kind: &str, key: &str) -> PathBuf {
-        self.root
-            .join("locks")
-            .join(kind)
-            .join(format!("{key}.lock"))
+self.layout.lock(kind, key)
     }
 
     /// Directory for per-run logs.
     pub fn logs_dir(&self) -> PathBuf {
-        self.root.join("logs")
+        self.layout.logs()
     }
 
     fn open_lock(&self, kind: &str, key: &str) -> Result<File, StoreError> {
@@ -430,7 +424,8 @@ impl Store {
             kind: kind.to_string(),
             key: key.to_string(),
             entry: self.entry_dir(kind, key)?,
-            trash: self.root.join("trash"),
+            trash: self.layout.trash(),
+            store: self.clone(),
             work,
             resumed,
             started: SystemTime::now(),
@@ -493,13 +488,13 @@ impl Store {
         if !dir.exists() {
             return Ok(());
         }
-        let trash = self.root.join("trash");
+        let trash = self.layout.trash();
         move_to_trash(&dir, &trash, &format!("{kind}-{key}"))
     }
 
     /// Every work directory (computation started, not published) as `(kind, key)`, sorted.
     pub fn incomplete_entries(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let work = self.root.join("work");
+        let work = self.layout.work_root();
         if !work.is_dir() {
             return Ok(Vec::new());
         }
@@ -527,7 +522,7 @@ impl Store {
         if work.exists() {
             move_to_trash(
                 &work,
-                &self.root.join("trash"),
+                &self.layout.trash(),
                 &format!("work-{kind}-{key}"),
             )?;
         }
@@ -537,14 +532,15 @@ impl Store {
     /// Every published entry as `(kind, key)`, sorted.
     pub fn entries(&self) -> Result<Vec<(String, String)>, StoreError> {
         let mut out = Vec::new();
-        for kind in sorted_names(&self.root)? {
-            if ["work", "locks", "trash", "logs", "plans"].contains(&kind.as_str())
+        let root = self.layout.root();
+        for kind in sorted_names(root)? {
+            if RESERVED_DIRS.contains(&kind.as_str())
                 || check_name("kind", &kind, false).is_err()
-                || !self.root.join(&kind).is_dir()
+                || !root.join(&kind).is_dir()
             {
                 continue;
             }
-            for key in sorted_names(&self.root.join(&kind))? {
+            for key in sorted_names(&root.join(&kind))? {
                 if check_name("key", &key, true).is_ok() {
                     out.push((kind.clone(), key));
                 }
@@ -688,7 +684,12 @@ impl Pending {
         let manifest_path = self.work.join(MANIFEST_FILE);
         fs::write(&manifest_path, &text).map_err(io_err("write", &manifest_path))?;
         if self.entry.exists() {
-            // Only a corrupt entry can be here (claim checked under the lock).
+            // Claim checked under the lock, so this is a corrupt entry, unless
+            // a process that ignores locks (another machine on a file system
+            // without them) published meanwhile: a valid entry is kept.
+            if let Some(existing) = self.existing_valid()? {
+                return Ok(existing);
+            }
             move_to_trash(
                 &self.entry,
                 &self.trash,
@@ -698,8 +699,30 @@ impl Pending {
         if let Some(parent) = self.entry.parent() {
             fs::create_dir_all(parent).map_err(io_err("create", parent))?;
         }
-        fs::rename(&self.work, &self.entry).map_err(io_err("publish", &self.entry))?;
+        if let Err(e) = fs::rename(&self.work, &self.entry) {
+            // A rename onto a directory published meanwhile fails: keep theirs.
+            if let Some(existing) = self.existing_valid()? {
+                return Ok(existing);
+            }
+            return Err(io_err("publish", &self.entry)(e));
+        }
         Ok(manifest)
+    }
+
+    /// The manifest of a valid entry already published under this key, after
+    /// discarding this work directory; `None` when there is none.
+    fn existing_valid(&self) -> Result<Option<Manifest>, StoreError> {
+        match self.store.probe(&self.kind, &self.key, Check::Hashes)? {
+            Probe::Present(existing) => {
+                move_to_trash(
+                    &self.work,
+                    &self.trash,
+                    &format!("work-{}-{}", self.kind, self.key),
+                )?;
+                Ok(Some(existing))
+            }
+            Probe::Missing | Probe::Corrupt(_) => Ok(None),
+        }
     }
 }
 

@@ -201,3 +201,28 @@ fn a_held_lock_shows_as_running() {
     drop(pending);
     assert!(!store.is_running("train", &k).expect("probe lock"));
 }
+
+/// A process that ignores locks (another machine on a file system without
+/// them) may publish the same key while this one computes: its valid entry
+/// is kept, and this work directory is discarded.
+#[test]
+fn publishing_never_replaces_a_valid_entry_published_meanwhile() {
+    let (_tmp, store) = store();
+    let (_other_tmp, other) = self::store();
+    let k = key(9);
+    let theirs = publish_one(&other, &k, b"theirs");
+    let pending = todo(store.claim("features", &k, Check::Hashes).expect("claim"));
+    fs::write(pending.dir().join("mel.f32"), b"ours").expect("write");
+    // The other publisher's entry lands in this cache under our feet.
+    let from = other.entry_dir("features", &k).expect("dir");
+    let to = store.entry_dir("features", &k).expect("dir");
+    fs::create_dir_all(to.parent().expect("kind dir")).expect("mkdir");
+    fs::rename(&from, &to).expect("move the entry in");
+    let kept = pending.publish("features t9", BTreeMap::new()).expect("publish");
+    assert_eq!(kept, theirs);
+    assert_eq!(
+        store.read_output("features", &k, "mel.f32").expect("read"),
+        b"theirs"
+    );
+    assert!(store.incomplete_entries().expect("work").is_empty());
+}
