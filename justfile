@@ -20,7 +20,10 @@ build:
 # any other word names a profile of experiments/table1.toml (e.g. `tiny`).
 # Real Ballroom: TEMPORA_BALLROOM=/path/to/BallroomData just reproduce
 reproduce profile="auto": build
-    ./target/release/tempora reproduce --profile {{profile}}
+    case "{{profile}}" in \
+        auto|paper) ./target/release/tempora reproduce --protocol "{{profile}}" ;; \
+        *) ./target/release/tempora reproduce --profile "{{profile}}" ;; \
+    esac
 
 # Formatting, unit, integration and snapshot tests, CLI checks (what CI runs).
 test: build

@@ -12,7 +12,9 @@
 //! - [`dataset`]: track lists (embedded synthetic corpus, Ballroom, folder-per-class), folds, chunks.
 //! - [`spec`]: the TOML experiment schema, validated and expanded into an [`spec::Experiment`].
 //! - [`plan`]: turns an experiment into a DAG of content-addressed tasks.
-//! - [`exec`]: runs a plan: cache store, job queue, progress, logs, resume.
+//! - [`exec`]: runs jobs: cache store, job queue, progress, logs, resume.
+//! - [`layout`]: every path under the cache and every file name inside its entries.
+//! - [`workspace`]: the library API over all of it: plan a spec, run a plan on an executor, freeze it, run one task by key.
 //! - [`model`]: burn modules built from filter-bank descriptions, and the fused filter-bank op.
 //! - [`train`]: the paper's training loop, evaluation and exports.
 //! - [`tasks`]: binds each planned task kind to what it computes (features, chunks, training, …).
@@ -25,9 +27,11 @@ pub mod dataset;
 pub mod device;
 pub mod exec;
 pub mod features;
+pub mod layout;
 pub mod model;
 pub mod plan;
 pub mod report;
 pub mod spec;
 pub mod tasks;
 pub mod train;
+pub mod workspace;

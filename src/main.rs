@@ -40,6 +40,9 @@ enum Command {
     Report(cli::report::ReportArgs),
     /// Remove cache entries that no spec refers to.
     Gc(cli::gc::GcArgs),
+    /// Run one task of a frozen plan (what cluster jobs call).
+    #[command(hide = true)]
+    ExecTask(cli::exec_task::ExecTaskArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Status(args) => cli::status::run(args),
         Command::Report(args) => cli::report::run(args),
         Command::Gc(args) => cli::gc::run(args),
+        Command::ExecTask(args) => cli::exec_task::run(args),
     };
     match result {
         Ok(code) => code,

@@ -12,7 +12,7 @@ use tempora::dataset::{Dataset, SyntheticClip, Track, TrackSource};
 use tempora::exec::store::{Check, Store};
 use tempora::plan::{
     build, freshness, DeviceClass, Freshness, PlanOptions, PlanRecord, StaleReason, TaskGraph,
-    TaskKind,
+    TaskKind, TaskParams,
 };
 use tempora::spec::{self, Experiment};
 
@@ -86,7 +86,7 @@ fn table1_expands_into_the_expected_tasks() {
         .map(|m| {
             let train = graph
                 .of_kind(TaskKind::Train)
-                .filter(|t| t.params["model"] == m.name.as_str())
+                .filter(|t| matches!(&t.params, TaskParams::Train(p) if p.model == m.name))
                 .count();
             format!(
                 "{} | params {} | frames {} | hops {:?} | train tasks {train}",
@@ -125,9 +125,7 @@ fn a_changed_model_invalidates_exactly_its_tasks_and_the_collectors() {
     let expected: BTreeSet<String> = before
         .keys()
         .filter(|id| {
-            id.starts_with("train/P-net/")
-                || id.starts_with("aggregate/")
-                || id.starts_with("report/")
+            id.starts_with("train/P-net/") || id.starts_with("report/")
         })
         .cloned()
         .collect();
@@ -166,8 +164,7 @@ fn the_device_class_keys_training_only() {
     let cpu = keys(&plan_of(&exp));
     let gpu = keys(&build(&exp, &dataset, &hashes, &cuda).expect("plan"));
     for (id, key) in &cpu {
-        let trains =
-            id.starts_with("train/") || id.starts_with("aggregate/") || id.starts_with("report/");
+        let trains = id.starts_with("train/") || id.starts_with("report/");
         assert_eq!(gpu.get(id) != Some(key), trains, "{id}");
     }
 }
@@ -234,7 +231,6 @@ fn selections_plan_only_what_they_need_and_no_collectors() {
     let counts = graph.counts();
     assert_eq!(counts.get(&TaskKind::Train), Some(&4));
     assert_eq!(counts.get(&TaskKind::Chunks), Some(&4));
-    assert_eq!(counts.get(&TaskKind::Aggregate), None);
     assert_eq!(counts.get(&TaskKind::Report), None);
     let wrong = PlanOptions {
         only: vec!["O-nett".into()],

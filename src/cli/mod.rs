@@ -2,6 +2,7 @@
 //! struct and a `run(args) -> anyhow::Result<ExitCode>`.
 
 pub mod datasets;
+pub mod exec_task;
 pub mod features;
 pub mod features_dataset;
 pub mod gc;

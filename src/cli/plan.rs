@@ -8,12 +8,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use tempora::dataset::DatasetSource;
 use tempora::device::{ComputeDevice, DeviceChoice};
 use tempora::exec::store::{Check, Probe, Store};
 use tempora::plan::estimate::{self, Calibration};
-use tempora::plan::{self, Freshness, Locator, Plan, PlanOptions, TaskId, TaskKind};
-use tempora::spec;
+use tempora::plan::{self, Freshness, Locator, Plan, PlanOptions, TaskId, TaskKind, TaskParams};
+use tempora::workspace::{SpecTarget, Workspace};
 
 /// Default cache directory, relative to the working directory.
 pub const DEFAULT_CACHE: &str = "cache";
@@ -59,6 +58,10 @@ pub struct PlanArgs {
     /// Print the task graph as JSON instead of the tables.
     #[arg(long)]
     pub json: bool,
+    /// Also freeze the plan into the cache (`frozen/`) and print the file:
+    /// `tempora exec-task --plan FILE --task ID` runs one of its tasks.
+    #[arg(long)]
+    pub freeze: bool,
 }
 
 /// Parses `auto`, `cpu`, `cuda` or `cuda:N`.
@@ -85,21 +88,29 @@ pub fn resolve_device(choice: DeviceChoice) -> anyhow::Result<ComputeDevice> {
     Ok(device)
 }
 
-/// Loads the spec, opens the cache and plans (checking entries with `check`).
-pub fn prepare(args: &SpecArgs, opts: PlanOptions, check: Check) -> anyhow::Result<(Store, Plan)> {
-    let mut experiment = spec::load(&args.spec, args.profile.as_deref())
-        .with_context(|| format!("loading {}", args.spec.display()))?;
-    if let Some(data) = &args.target.data {
-        let source: DatasetSource = data.parse().with_context(|| {
-            format!("--data {data}: not a dataset (see `tempora datasets --help`)")
-        })?;
-        experiment = experiment.with_dataset(source);
-    }
-    let store = Store::open(&args.target.cache)
+/// The workspace (cache) and the spec target the arguments name.
+pub fn workspace_and_target(args: &SpecArgs) -> anyhow::Result<(Workspace, SpecTarget)> {
+    let workspace = Workspace::open(&args.target.cache)
         .with_context(|| format!("opening the cache {}", args.target.cache.display()))?;
-    let plan = plan::prepare(experiment, &store, &opts, check)
+    let target = SpecTarget {
+        spec: args.spec.clone(),
+        profile: args.profile.clone(),
+        data: args.target.data.clone(),
+    };
+    Ok((workspace, target))
+}
+
+/// Loads the spec, opens the cache and plans (checking entries with `check`).
+pub fn prepare(
+    args: &SpecArgs,
+    opts: PlanOptions,
+    check: Check,
+) -> anyhow::Result<(Workspace, Plan)> {
+    let (workspace, target) = workspace_and_target(args)?;
+    let plan = workspace
+        .plan_spec(&target, &opts, check)
         .with_context(|| format!("planning {}", args.spec.display()))?;
-    Ok((store, plan))
+    Ok((workspace, plan))
 }
 
 /// `tempora plan`.
@@ -109,7 +120,8 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         device: device.into(),
         ..PlanOptions::default()
     };
-    let (store, plan) = prepare(&args.common, opts, Check::Sizes)?;
+    let (workspace, plan) = prepare(&args.common, opts, Check::Sizes)?;
+    let store = workspace.store();
     if args.dot {
         print!("{}", plan::dot::to_dot(&plan.graph, &plan.freshness));
     } else if args.json {
@@ -117,7 +129,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
             .context("encoding the plan as JSON")?;
         println!("{text}");
     } else {
-        print!("{}", render(&plan, &store, device));
+        print!("{}", render(&plan, store, device));
+    }
+    if args.freeze {
+        let path = workspace.freeze(&plan).context("freezing the plan")?;
+        println!("frozen plan: {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -209,15 +225,11 @@ fn train_task_flops(plan: &Plan) -> BTreeMap<TaskId, (usize, f64)> {
     let frames = estimate::song_frames(&plan.dataset, &exp.features);
     let mut out = BTreeMap::new();
     for task in plan.graph.of_kind(TaskKind::Train) {
-        let Locator::Model(m) = task.locator else {
+        let (Locator::Model(m), TaskParams::Train(p)) = (&task.locator, &task.params) else {
             continue;
         };
-        let Some(model) = exp.models.get(m) else {
-            continue;
-        };
-        let hop = task.params["hop"].as_u64().map_or(1, |h| h as usize);
-        let flops =
-            estimate::train_flops(&model.arch, &model.train, &frames, hop, exp.protocol.folds);
+        let m = *m;
+        let flops = estimate::train_flops(&p.arch, &p.train, &frames, p.hop, exp.protocol.folds);
         out.insert(task.id.clone(), (m, flops));
     }
     out

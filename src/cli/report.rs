@@ -16,10 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
-use tempora::exec::store::{Check, Store};
-use tempora::plan::{Freshness, Plan, PlanOptions, TaskKind};
+use tempora::exec::store::Check;
+use tempora::plan::PlanOptions;
 use tempora::report::{self, ReportInput};
-use tempora::tasks::report::{gather, read_input, ReportParams};
 
 use super::plan::{prepare, resolve_device, SpecArgs, Target};
 
@@ -65,8 +64,10 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
                 device: device.into(),
                 ..PlanOptions::default()
             };
-            let (store, plan) = prepare(&common, opts, Check::Sizes)?;
-            from_cache(&plan, &store)?
+            let (workspace, plan) = prepare(&common, opts, Check::Sizes)?;
+            workspace
+                .report_input(&plan)
+                .context("reading the experiment's results from the cache")?
         }
         (None, None) => bail!("give a spec (e.g. experiments/table1.toml) or --input FILE"),
     };
@@ -76,27 +77,6 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| args.reports_dir.join(&input.experiment));
     write_and_print(&input, &out, !args.quiet)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The report input of `plan` from the cache: the report entry when it is
-/// fresh, else gathered from the finished train entries.
-pub fn from_cache(plan: &Plan, store: &Store) -> anyhow::Result<ReportInput> {
-    let Some(task) = plan.graph.of_kind(TaskKind::Report).next() else {
-        bail!("this plan has no report task (a run with --only or --folds reports nothing)");
-    };
-    if matches!(plan.freshness.get(&task.id), Some(Freshness::Fresh)) {
-        return read_input(store, &task.key)
-            .with_context(|| format!("reading the cached report input of {}", task.id));
-    }
-    let params: ReportParams = serde_json::from_value(task.params.clone())
-        .with_context(|| format!("the plan's {} parameters", task.id))?;
-    let trains: Vec<_> = plan
-        .graph
-        .of_kind(TaskKind::Train)
-        .filter(|t| matches!(plan.freshness.get(&t.id), Some(Freshness::Fresh)))
-        .map(|t| t.key)
-        .collect();
-    gather(store, &params, &trains).context("gathering finished runs from the cache")
 }
 
 /// Reads a `ReportInput` JSON file.

@@ -2,10 +2,11 @@
 //! write `reports/<experiment>/`, print the table. What `just reproduce` runs.
 //!
 //! Choices it makes, each said on its first line of output:
-//! - **protocol**: `--profile auto` (the default) runs the paper protocol on a
+//! - **protocol**: `--protocol auto` (the default) runs the paper protocol on a
 //!   CUDA device and the spec's `quick` profile on the CPU, where the paper
 //!   protocol would take days (the line quotes `tempora plan`'s estimate);
-//!   `--profile paper` forces the paper protocol, `--profile NAME` any profile;
+//!   `--protocol paper` forces the paper protocol, `--profile NAME` runs any
+//!   profile of the spec (whatever its name, `auto` and `paper` included);
 //! - **data**: real Ballroom when `--data` or `TEMPORA_BALLROOM` points to a
 //!   copy, else the spec's dataset (the embedded synthetic corpus).
 //!
@@ -23,11 +24,20 @@ use tempora::plan::estimate::human_seconds;
 use tempora::plan::PlanOptions;
 
 use super::plan::{prepare, training_seconds_to_run, SpecArgs, Target};
-use super::report::{from_cache, write_and_print};
+use super::report::write_and_print;
 use super::run::{execute, RunArgs};
 
 /// The profile `--profile auto` picks on a CPU.
 pub const CPU_PROFILE: &str = "quick";
+
+/// Which protocol `reproduce` runs when no profile is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// The paper protocol on a CUDA device, the CPU profile otherwise.
+    Auto,
+    /// The paper protocol (the spec as written), whatever the device.
+    Paper,
+}
 
 /// Arguments of `tempora reproduce`.
 #[derive(Debug, clap::Args)]
@@ -35,10 +45,13 @@ pub struct ReproduceArgs {
     /// The Table 1 spec.
     #[arg(long, value_name = "SPEC", default_value = "experiments/table1.toml")]
     pub spec: PathBuf,
-    /// `auto` (paper protocol on CUDA, `quick` on a CPU), `paper` (the spec as
-    /// written, whatever the device) or a `[profile.NAME]` of the spec.
-    #[arg(long, value_name = "PROFILE", default_value = "auto")]
-    pub profile: String,
+    /// `auto`: the paper protocol on a CUDA device, the spec's `quick`
+    /// profile on a CPU; `paper`: the spec as written, whatever the device.
+    #[arg(long, value_enum, default_value = "auto", conflicts_with = "profile")]
+    pub protocol: Protocol,
+    /// Run this `[profile.NAME]` of the spec instead.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Dataset (default: `ballroom` when TEMPORA_BALLROOM is set, else the
     /// spec's or profile's), cache and device.
     #[command(flatten)]
@@ -59,10 +72,10 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<ExitCode> {
             .filter(|p| !p.is_empty())
             .map(|_| "ballroom".to_owned())
     });
-    let profile = match (args.profile.as_str(), device) {
-        ("auto", ComputeDevice::Cpu) => Some(CPU_PROFILE.to_owned()),
-        ("auto", ComputeDevice::Cuda(_)) | ("paper", _) => None,
-        (name, _) => Some(name.to_owned()),
+    let profile = match (&args.profile, args.protocol, device) {
+        (Some(name), _, _) => Some(name.clone()),
+        (None, Protocol::Auto, ComputeDevice::Cpu) => Some(CPU_PROFILE.to_owned()),
+        (None, Protocol::Auto, ComputeDevice::Cuda(_)) | (None, Protocol::Paper, _) => None,
     };
     let common = SpecArgs {
         spec: args.spec.clone(),
@@ -89,7 +102,7 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<ExitCode> {
         Some(input) => input,
         // Nothing ran: the plan's freshness is still true.
         None if outcome.ran == 0 && outcome.failed == 0 => {
-            from_cache(&outcome.plan, &outcome.store)?
+            outcome.workspace.report_input(&outcome.plan)?
         }
         // Some tasks failed: report what finished, judged anew.
         None => {
@@ -97,8 +110,8 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<ExitCode> {
                 device: device.into(),
                 ..PlanOptions::default()
             };
-            let (store, plan) = prepare(&common, opts, Check::Sizes)?;
-            from_cache(&plan, &store)?
+            let (workspace, plan) = prepare(&common, opts, Check::Sizes)?;
+            workspace.report_input(&plan)?
         }
     };
     let dir = args.reports_dir.join(&input.experiment);
@@ -122,8 +135,9 @@ fn first_line(
         ComputeDevice::Cpu => "the CPU".to_owned(),
         ComputeDevice::Cuda(n) => format!("CUDA device {n}"),
     };
-    Ok(match (args.profile.as_str(), &common.profile) {
-        ("auto", Some(profile)) => {
+    let auto = args.profile.is_none() && args.protocol == Protocol::Auto;
+    Ok(match (auto, &common.profile) {
+        (true, Some(profile)) => {
             let paper = SpecArgs {
                 profile: None,
                 ..common.clone()
@@ -132,9 +146,9 @@ fn first_line(
                 device: device.into(),
                 ..PlanOptions::default()
             };
-            let (store, plan) = prepare(&paper, opts, Check::Sizes)
+            let (workspace, plan) = prepare(&paper, opts, Check::Sizes)
                 .context("estimating the paper protocol's cost")?;
-            let cost = match training_seconds_to_run(&plan, &store, device) {
+            let cost = match training_seconds_to_run(&plan, workspace.store(), device) {
                 Some((seconds, _)) => format!("≈ {} of training here", human_seconds(seconds)),
                 None => "an unknown time here".to_owned(),
             };

@@ -6,27 +6,21 @@
 //! Exit codes: 0 when every task succeeded, 1 when some failed (the others
 //! went on and are cached; rerun to retry), 2 on errors before running.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::Context as _;
-use serde_json::json;
 
 use tempora::device::ComputeDevice;
-use tempora::exec::log::{new_log_path, RunLog};
 use tempora::exec::progress::Progress;
-use tempora::exec::runner::{JobInfo, Mode, Observer, Outcome, Runner, Tee, Update};
+use tempora::exec::runner::{JobInfo, Mode, Observer, Outcome, Update};
 use tempora::exec::store::Check;
-use tempora::exec::store::Store;
-use tempora::plan::{Plan, PlanOptions, TaskId, TaskKind};
+use tempora::plan::{Plan, PlanOptions, TaskKind};
 use tempora::report::ReportInput;
-use tempora::tasks::report::read_input;
-use tempora::tasks::{self, Context};
+use tempora::workspace::{LocalExecutor, Workspace};
 
-use super::plan::{kind_table, prepare, resolve_device, SpecArgs};
+use super::plan::{kind_table, resolve_device, workspace_and_target, SpecArgs};
 use super::report;
 
 /// Arguments of `tempora run`.
@@ -34,10 +28,10 @@ use super::report;
 pub struct RunArgs {
     #[command(flatten)]
     pub common: SpecArgs,
-    /// Only these models (comma-separated names as in the spec); leaves out aggregate and report.
+    /// Only these models (comma-separated names as in the spec); leaves out the report.
     #[arg(long, value_name = "MODEL", value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Only these folds (comma-separated, 0-based); leaves out aggregate and report.
+    /// Only these folds (comma-separated, 0-based); leaves out the report.
     #[arg(long, value_name = "FOLDS", value_delimiter = ',')]
     pub folds: Option<Vec<usize>>,
     /// CPU worker threads (default: all cores).
@@ -59,10 +53,10 @@ pub struct RunOutcome {
     pub failed: usize,
     /// Tasks computed or reused (0: the plan was already complete).
     pub ran: usize,
-    /// The plan as judged before the run, and its cache.
+    /// The plan as judged before the run.
     pub plan: Plan,
     /// The cache.
-    pub store: Store,
+    pub workspace: Workspace,
     /// The report input, when this run computed the experiment's report task.
     pub report: Option<ReportInput>,
 }
@@ -94,114 +88,73 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// Plans and runs what is stale on `device`; returns the plan and, when the
 /// experiment's report task ran, its report input.
 pub fn execute(args: &RunArgs, device: ComputeDevice) -> anyhow::Result<RunOutcome> {
-    let clock = Instant::now();
     let opts = PlanOptions {
         device: device.into(),
         only: args.only.clone(),
         folds: args.folds.clone(),
     };
-    let (store, plan) = prepare(&args.common, opts, Check::Hashes)?;
+    let (workspace, target) = workspace_and_target(&args.common)?;
+    let plan = workspace
+        .plan_spec(&target, &opts, Check::Hashes)
+        .with_context(|| format!("planning {}", args.common.spec.display()))?;
     eprint!("{}", kind_table(&plan));
-    let stale: BTreeSet<TaskId> = plan
-        .graph
-        .tasks()
-        .filter(|t| plan.is_stale(&t.id))
-        .map(|t| t.id.clone())
-        .collect();
-    eprintln!("{} to run", stale.len());
-    if stale.is_empty() {
-        return Ok(RunOutcome {
-            code: ExitCode::SUCCESS,
-            failed: 0,
-            ran: 0,
-            plan,
-            store,
-            report: None,
-        });
-    }
-    if !args.dry_run {
-        plan.save_record().context("recording the plan")?;
-    }
-    let ctx = Arc::new(Context {
-        store: store.clone(),
-        dataset: plan.dataset.clone(),
-        models: plan.experiment.models.clone(),
-        keys: plan
-            .graph
-            .tasks()
-            .map(|t| (t.id.clone(), (t.kind, t.key)))
-            .collect(),
-        device,
-    });
-    let queue = tasks::job_queue(&plan.graph, &stale, &ctx).context("building the job queue")?;
-    let log =
-        Arc::new(RunLog::create(&new_log_path(&store.logs_dir())).context("creating the run log")?);
-    log.note(
-        "run_start",
-        json!({ "spec": args.common.spec, "experiment": plan.experiment.name, "tasks": stale.len(), "dry_run": args.dry_run }),
-    );
-    let progress = Arc::new(Progress::new(stale.len() as u64, args.dry_run));
-    let mut observers: Vec<Arc<dyn Observer>> = vec![progress.clone(), log.clone()];
-    if args.dry_run {
-        observers.push(Arc::new(DryRunList));
-    }
-    let observer: Arc<dyn Observer> = Arc::new(Tee(observers));
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let stale = plan.graph.tasks().filter(|t| plan.is_stale(&t.id)).count();
+    eprintln!("{stale} to run");
     let mode = if args.dry_run {
         Mode::DryRun
     } else {
         Mode::Run
     };
-    let summary = Runner { jobs, mode }
-        .run(queue, observer)
+    let executor = match args.jobs {
+        Some(jobs) => LocalExecutor { jobs, mode },
+        None => LocalExecutor::all_cores(mode),
+    };
+    let progress = Arc::new(Progress::new(stale as u64, args.dry_run));
+    let mut observers: Vec<Arc<dyn Observer>> = vec![progress.clone()];
+    if args.dry_run {
+        observers.push(Arc::new(DryRunList));
+    }
+    let run = workspace
+        .run(&plan, device, &executor, observers, !args.dry_run)
         .context("running the plan")?;
     progress.finish();
-    log.note(
-        "run_end",
-        json!({ "computed": summary.computed, "reused": summary.reused, "failed": summary.failed.len(), "skipped": summary.skipped }),
-    );
+    let s = &run.summary;
     if args.dry_run {
-        eprintln!("dry run: {} would run; nothing computed", summary.dry_run);
-        return Ok(RunOutcome {
-            code: ExitCode::SUCCESS,
-            failed: 0,
-            ran: 0,
-            plan,
-            store,
-            report: None,
-        });
+        eprintln!("dry run: {} would run; nothing computed", s.dry_run);
+    } else if let Some(log) = &run.log {
+        eprintln!(
+            "{} computed, {} reused, {} failed, {} skipped in {:.1}s; log: {}",
+            s.computed,
+            s.reused,
+            s.failed.len(),
+            s.skipped,
+            run.seconds,
+            log.display()
+        );
     }
-    eprintln!(
-        "{} computed, {} reused, {} failed, {} skipped in {:.1}s; log: {}",
-        summary.computed,
-        summary.reused,
-        summary.failed.len(),
-        summary.skipped,
-        clock.elapsed().as_secs_f64(),
-        log.path().display()
-    );
-    let report_task = plan
+    let report_ran = plan
         .graph
         .of_kind(TaskKind::Report)
-        .find(|t| stale.contains(&t.id));
-    let report = match report_task {
-        Some(task) if summary.failed.is_empty() => {
-            Some(read_input(&store, &task.key).context("reading the report input")?)
-        }
-        _ => None,
+        .any(|t| plan.is_stale(&t.id));
+    let report = if report_ran && run.ok() && !args.dry_run {
+        Some(
+            workspace
+                .report_entry(&plan)
+                .context("reading the report input")?,
+        )
+    } else {
+        None
     };
     Ok(RunOutcome {
-        code: if summary.failed.is_empty() {
+        code: if run.ok() {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)
         },
-        failed: summary.failed.len(),
-        ran: summary.computed + summary.reused,
+        failed: s.failed.len(),
+        ran: if args.dry_run { 0 } else { s.computed + s.reused },
         plan,
-        store,
+        workspace,
         report,
     })
 }

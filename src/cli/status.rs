@@ -58,7 +58,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         device: device.into(),
         ..PlanOptions::default()
     };
-    let (_store, plan) = prepare(&args.common, opts, Check::Sizes)?;
+    let (_workspace, plan) = prepare(&args.common, opts, Check::Sizes)?;
     let mut kinds: BTreeMap<TaskKind, Counts> = BTreeMap::new();
     let mut models: BTreeMap<usize, Counts> = BTreeMap::new();
     for task in plan.graph.tasks() {

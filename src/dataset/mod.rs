@@ -26,7 +26,7 @@ pub use folds::fold_splits;
 pub use source::{DatasetSource, SyntheticSize};
 
 /// One song of a dataset.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Track {
     /// Stable identifier, unique in its dataset (e.g. `Waltz/Media-105901`,
     /// `Waltz/synth-0007`).
@@ -38,7 +38,7 @@ pub struct Track {
 }
 
 /// Where a track's audio comes from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum TrackSource {
     /// An audio file on disk.
     File(PathBuf),
@@ -49,7 +49,7 @@ pub enum TrackSource {
 /// Everything needed to regenerate one synthetic clip bit for bit, alone: the
 /// clip's own random stream derives from (seed, class, index)
 /// ([`synthetic::clip_seed`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SyntheticClip {
     /// Seed of the corpus the clip belongs to.
     pub seed: u64,
@@ -62,7 +62,7 @@ pub struct SyntheticClip {
 }
 
 /// A loaded dataset: class names and tracks, listed class by class in a stable order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Dataset {
     /// Display name, e.g. `synthetic:full` or `ballroom:/data/BallroomData`.
     pub name: String,

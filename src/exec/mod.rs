@@ -4,8 +4,8 @@
 //! Must not know what a task computes: it receives boxed [`runner::Work`]
 //! closures with the resource they need, and never matches on task kinds.
 //!
-//! - [`store`]: the cache layout, atomic publish, corrupt-entry detection,
-//!   per-task locks and incomplete markers.
+//! - [`store`]: atomic publish, corrupt-entry detection, per-task locks and
+//!   incomplete markers (where things live: [`crate::layout`]).
 //! - [`queue`]: a generic dependency queue (ready nodes in a deterministic order).
 //! - [`runner`]: runs boxed work on a CPU pool and a device queue; dry runs.
 //! - [`progress`]: indicatif bars (overall + one line per running job).

@@ -49,7 +49,7 @@ pub enum Resource {
 /// Identity of a job, as observers see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobInfo {
-    /// Unique id (tempora uses `<kind>/<key>`).
+    /// Unique id (tempora uses the task id, e.g. `train/O-net/hop250/fold0`).
     pub id: String,
     /// Human-readable name.
     pub label: String,
@@ -113,6 +113,12 @@ pub struct JobContext {
 }
 
 impl JobContext {
+    /// The context of a job run outside a [`Runner`] (e.g. one task of a
+    /// frozen plan in its own process), reporting to `observer`.
+    pub fn new(info: JobInfo, observer: Arc<dyn Observer>) -> Self {
+        Self { info, observer }
+    }
+
     /// The job being run.
     pub fn info(&self) -> &JobInfo {
         &self.info

@@ -93,7 +93,7 @@ pub struct ArchConfig {
     /// Widths of dense ReLU hidden layers after the banks (baselines: `[200]`).
     pub hidden: Vec<usize>,
     /// Dropout probability before the output layer (paper and baselines: 0.5;
-    /// the baselines' hidden layer comes before it, see reference-protocol.md).
+    /// the baselines' hidden layer comes before it, see docs/reference-protocol.md §Baselines).
     pub dropout: f64,
     /// Output classes (Ballroom: 8).
     pub classes: usize,

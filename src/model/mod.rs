@@ -21,7 +21,7 @@ pub mod paper;
 
 pub use arch::{ArchConfig, BankAxis, BankConfig, FilterGroup, Init, PoolExtent};
 pub use fused::{FilterBankBackend, FusedError};
-pub use net::{Bank, ConvGroup, FilterBankNet};
+pub use net::{group_weight_name, Bank, ConvGroup, FilterBankNet};
 
 /// Errors building a model from an architecture.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -33,6 +33,12 @@ use super::fused::{filter_bank, reference::pooled_conv_gemm, BankLayout, FilterB
 use super::init::Initialiser;
 use super::ModelError;
 
+/// The safetensors name of the weights of group `group` of bank `bank`
+/// (see the module docs for the layout).
+pub fn group_weight_name(bank: usize, group: usize) -> String {
+    format!("banks.{bank}.groups.{group}.weight")
+}
+
 /// `count` filters of one shape and their biases.
 #[derive(Module, Debug)]
 pub struct ConvGroup<B: Backend> {

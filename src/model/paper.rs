@@ -1,7 +1,6 @@
 //! The eleven architectures of Pons & Serra (ICASSP 2017) Table 1, as
 //! [`ArchConfig`]s, for tests, benchmarks and the training code.
-//! Shapes follow `reference-protocol.md` ("Models (Table 1)" and "CBMI 2016
-//! baselines").
+//! Shapes follow `docs/reference-protocol.md` §Models and §Baselines.
 
 use super::arch::{ArchConfig, BankAxis, BankConfig, FilterGroup, Init, PoolExtent};
 

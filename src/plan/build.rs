@@ -1,6 +1,6 @@
 //! Expands an [`Experiment`] and its loaded [`Dataset`] into a [`TaskGraph`]:
 //! features per track → normalisation statistics → chunk sets per
-//! (chunk frames, hop, fold) → train per (model, hop, fold) → aggregate → report.
+//! (chunk frames, hop, fold) → train per (model, hop, fold) → report.
 //!
 //! It never decodes audio nor reads a cache entry: it needs only the track
 //! list and each track's content hash (see [`super::sources`]).
@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::json;
 
 use crate::dataset::Dataset;
 use crate::features::{FeatureConfig, NormSplit};
@@ -16,8 +15,11 @@ use crate::report::{DatasetInfo, ModelReportInfo};
 use crate::spec::{Experiment, ModelSpec};
 
 use super::graph::TaskGraph;
-use super::key::Key;
-use super::task::{Locator, Task, TaskId, TaskKind};
+use super::params::{
+    ChunksParams, FeaturesParams, NormParams, NormSongs, ReportParams, SongRef, SplitParams,
+    TaskParams, TrainParams,
+};
+use super::task::{Dep, Locator, Task};
 use super::PlanError;
 
 /// Where training runs, as far as results are concerned: CPU and CUDA results
@@ -45,9 +47,9 @@ impl From<crate::device::ComputeDevice> for DeviceClass {
 pub struct PlanOptions {
     /// Device class training runs on (keyed).
     pub device: DeviceClass,
-    /// Only these models (`--only`); empty = all. A selection leaves out aggregate and report.
+    /// Only these models (`--only`); empty = all. A selection leaves out the report.
     pub only: Vec<String>,
-    /// Only these folds (`--folds`); `None` = all. A selection leaves out aggregate and report.
+    /// Only these folds (`--folds`); `None` = all. A selection leaves out the report.
     pub folds: Option<Vec<usize>>,
 }
 
@@ -59,19 +61,6 @@ impl Default for PlanOptions {
             folds: None,
         }
     }
-}
-
-/// One song as keyed tasks see it: its track id (test predictions name it),
-/// label and features key; never its path.
-#[derive(Serialize)]
-struct SongRef<'a> {
-    track: &'a str,
-    label: usize,
-    features: Key,
-}
-
-fn dep(task: &Task) -> (TaskId, Key) {
-    (task.id.clone(), task.key)
 }
 
 /// Plans the experiment. `source_hashes[i]` is the content hash of `dataset.tracks[i]`.
@@ -93,22 +82,31 @@ pub fn build(
     for task in &features {
         graph.insert(task.clone())?;
     }
-    let songs: Vec<SongRef> = dataset
-        .tracks
-        .iter()
-        .zip(&features)
-        .map(|(t, f)| SongRef {
-            track: &t.id,
-            label: t.label,
-            features: f.key,
-        })
-        .collect();
-    let song_deps: Vec<(TaskId, Key)> = features.iter().map(dep).collect();
-    let split = json!({ "folds": exp.protocol.folds, "seed": exp.seed, "songs": songs });
+    let split = SplitParams {
+        folds: exp.protocol.folds,
+        seed: exp.seed,
+        songs: dataset
+            .tracks
+            .iter()
+            .zip(&features)
+            .map(|(t, f)| SongRef {
+                track: t.id.clone(),
+                label: t.label,
+                features: f.key,
+            })
+            .collect(),
+    };
+    let song_deps: Vec<Dep> = features.iter().map(Task::as_dep).collect();
+    let context = TrainContext {
+        device: opts.device,
+        features: exp.features.clone(),
+        class_names: dataset.classes.clone(),
+        dataset_hash: dataset_hash(dataset, source_hashes),
+    };
 
     // Chunk sets and statistics are shared by models: build each once.
-    let mut norms: BTreeMap<Option<usize>, (TaskId, Key)> = BTreeMap::new();
-    let mut chunk_sets: BTreeMap<(usize, usize, usize), (TaskId, Key)> = BTreeMap::new();
+    let mut norms: BTreeMap<Option<usize>, Dep> = BTreeMap::new();
+    let mut chunk_sets: BTreeMap<(usize, usize, usize), Dep> = BTreeMap::new();
     let mut trains = Vec::new();
     for &(m, model) in &models {
         for &hop in &model.hops {
@@ -121,7 +119,7 @@ pub fn build(
                     Some(d) => d.clone(),
                     None => {
                         let task = norm_task(exp, norm_fold, &split, &song_deps);
-                        let d = dep(&task);
+                        let d = task.as_dep();
                         graph.insert(task)?;
                         norms.insert(norm_fold, d.clone());
                         d
@@ -132,22 +130,43 @@ pub fn build(
                     Some(d) => d.clone(),
                     None => {
                         let task = chunks_task(exp, at, &split, &song_deps);
-                        let d = dep(&task);
+                        let d = task.as_dep();
                         graph.insert(task)?;
                         chunk_sets.insert(at, d.clone());
                         d
                     }
                 };
-                let train = train_task(m, model, hop, fold, opts.device, vec![chunks, norm]);
-                trains.push(dep(&train));
+                let train = train_task(m, model, (hop, fold), &context, vec![chunks, norm]);
+                trains.push(train.as_dep());
                 graph.insert(train)?;
             }
         }
     }
     if opts.only.is_empty() && opts.folds.is_none() {
-        add_aggregate_and_report(exp, dataset, source_hashes, &models, trains, &mut graph)?;
+        let report = report_task(exp, dataset, &context.dataset_hash, &models, trains);
+        graph.insert(report)?;
     }
     Ok(graph)
+}
+
+/// What every train task of a plan shares besides its model.
+struct TrainContext {
+    device: DeviceClass,
+    features: FeatureConfig,
+    class_names: Vec<String>,
+    dataset_hash: String,
+}
+
+/// Content hash of a dataset: track ids, labels and audio content hashes, in order.
+fn dataset_hash(dataset: &Dataset, source_hashes: &[String]) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for (track, hash) in dataset.tracks.iter().zip(source_hashes) {
+        for part in [track.id.as_str(), &track.label.to_string(), hash] {
+            hasher.update(part.as_bytes());
+            hasher.update(b"\0");
+        }
+    }
+    hasher.finalize().to_hex().to_string()
 }
 
 /// The features task of every track, in track order (also planned alone by
@@ -165,8 +184,9 @@ pub fn features_tasks(
         .map(|(i, (track, hash))| {
             Task::new(
                 format!("features/{}", track.id),
-                TaskKind::Features,
-                json!({ "config": config }),
+                TaskParams::Features(FeaturesParams {
+                    config: config.clone(),
+                }),
                 BTreeMap::from([("audio".to_string(), hash.clone())]),
                 vec![],
                 Locator::Track(i),
@@ -245,54 +265,50 @@ fn select_models<'e>(
     Ok(picked)
 }
 
-fn norm_task(
-    exp: &Experiment,
-    fold: Option<usize>,
-    split: &serde_json::Value,
-    song_deps: &[(TaskId, Key)],
-) -> Task {
+fn norm_task(exp: &Experiment, fold: Option<usize>, split: &SplitParams, deps: &[Dep]) -> Task {
     // All-songs statistics are one task shared by every fold; train-only
     // statistics depend on the fold's split.
-    let (id, params) = match fold {
+    let (id, songs) = match fold {
         None => (
             "norm/all".to_string(),
-            json!({ "config": exp.normalisation, "songs": split["songs"] }),
+            NormSongs::All {
+                songs: split.songs.clone(),
+            },
         ),
         Some(fold) => (
             format!("norm/fold{fold}"),
-            json!({ "config": exp.normalisation, "fold": fold, "split": split }),
+            NormSongs::TrainOfFold {
+                fold,
+                split: split.clone(),
+            },
         ),
     };
-    Task::new(
-        id,
-        TaskKind::Norm,
-        params,
-        BTreeMap::new(),
-        song_deps.to_vec(),
-        Locator::None,
-    )
+    let params = TaskParams::Norm(NormParams {
+        config: exp.normalisation,
+        songs,
+    });
+    Task::new(id, params, BTreeMap::new(), deps.to_vec(), Locator::None)
 }
 
 fn chunks_task(
     exp: &Experiment,
     (frames, hop, fold): (usize, usize, usize),
-    split: &serde_json::Value,
-    song_deps: &[(TaskId, Key)],
+    split: &SplitParams,
+    deps: &[Dep],
 ) -> Task {
-    let params = json!({
-        "chunk_frames": frames,
-        "hop": hop,
-        "fold": fold,
-        "split": split,
-        "chunk_policy": exp.protocol.chunk_policy,
-        "short_songs": exp.protocol.short_songs,
+    let params = TaskParams::Chunks(ChunksParams {
+        chunk_frames: frames,
+        hop,
+        fold,
+        split: split.clone(),
+        chunk_policy: exp.protocol.chunk_policy,
+        short_songs: exp.protocol.short_songs,
     });
     Task::new(
         format!("chunks/frames{frames}/hop{hop}/fold{fold}"),
-        TaskKind::Chunks,
         params,
         BTreeMap::new(),
-        song_deps.to_vec(),
+        deps.to_vec(),
         Locator::None,
     )
 }
@@ -300,23 +316,24 @@ fn chunks_task(
 fn train_task(
     index: usize,
     model: &ModelSpec,
-    hop: usize,
-    fold: usize,
-    device: DeviceClass,
-    deps: Vec<(TaskId, Key)>,
+    (hop, fold): (usize, usize),
+    context: &TrainContext,
+    deps: Vec<Dep>,
 ) -> Task {
     // The model name is keyed because the test metrics record it.
-    let params = json!({
-        "model": model.name,
-        "arch": model.arch,
-        "train": model.train,
-        "hop": hop,
-        "fold": fold,
-        "device": device,
+    let params = TaskParams::Train(TrainParams {
+        model: model.name.clone(),
+        arch: model.arch.clone(),
+        train: model.train.clone(),
+        hop,
+        fold,
+        device: context.device,
+        features: context.features.clone(),
+        class_names: context.class_names.clone(),
+        dataset_hash: context.dataset_hash.clone(),
     });
     Task::new(
         format!("train/{}/hop{hop}/fold{fold}", model.name),
-        TaskKind::Train,
         params,
         BTreeMap::new(),
         deps,
@@ -324,56 +341,15 @@ fn train_task(
     )
 }
 
-fn add_aggregate_and_report(
+/// The report task: provenance fixed at plan time, the models with the
+/// paper's numbers, every train task upstream.
+fn report_task(
     exp: &Experiment,
     dataset: &Dataset,
-    source_hashes: &[String],
+    dataset_hash: &str,
     models: &[(usize, &ModelSpec)],
-    trains: Vec<(TaskId, Key)>,
-    graph: &mut TaskGraph,
-) -> Result<(), PlanError> {
-    let trains_for_report = trains.clone();
-    let rows: Vec<_> = models
-        .iter()
-        .map(|(_, m)| json!({ "model": m.name, "hops": m.hops, "params": m.arch.param_count() }))
-        .collect();
-    let aggregate = Task::new(
-        format!("aggregate/{}", exp.name),
-        TaskKind::Aggregate,
-        json!({ "experiment": exp.name, "folds": exp.protocol.folds, "rows": rows }),
-        BTreeMap::new(),
-        trains,
-        Locator::None,
-    );
-    let report = Task::new(
-        format!("report/{}", exp.name),
-        TaskKind::Report,
-        report_params(exp, dataset, source_hashes, models),
-        BTreeMap::new(),
-        std::iter::once(dep(&aggregate))
-            .chain(trains_for_report)
-            .collect(),
-        Locator::None,
-    );
-    graph.insert(aggregate)?;
-    graph.insert(report)
-}
-
-/// The report task's parameters ([`crate::tasks::report::ReportParams`]):
-/// provenance fixed at plan time and the models with the paper's numbers.
-fn report_params(
-    exp: &Experiment,
-    dataset: &Dataset,
-    source_hashes: &[String],
-    models: &[(usize, &ModelSpec)],
-) -> serde_json::Value {
-    let mut hasher = blake3::Hasher::new();
-    for (track, hash) in dataset.tracks.iter().zip(source_hashes) {
-        for part in [track.id.as_str(), &track.label.to_string(), hash] {
-            hasher.update(part.as_bytes());
-            hasher.update(b"\0");
-        }
-    }
+    trains: Vec<Dep>,
+) -> Task {
     let infos: Vec<ModelReportInfo> = models
         .iter()
         .map(|(_, m)| ModelReportInfo {
@@ -388,23 +364,29 @@ fn report_params(
                 .unwrap_or_default(),
         })
         .collect();
-    let archs: Vec<_> = models.iter().map(|(_, m)| &m.arch).collect();
-    json!({
-        "experiment": exp.name,
-        "profile": exp.profile,
-        "description": exp.description,
-        "spec_hash": exp.hash().to_string(),
-        "dataset": DatasetInfo {
+    let params = TaskParams::Report(ReportParams {
+        experiment: exp.name.clone(),
+        profile: exp.profile.clone(),
+        description: exp.description.clone(),
+        spec_hash: exp.hash().to_string(),
+        dataset: DatasetInfo {
             name: dataset.name.clone(),
             tracks: dataset.tracks.len(),
-            content_hash: hasher.finalize().to_hex().to_string(),
+            content_hash: dataset_hash.to_string(),
         },
-        "protocol": protocol_summary(exp, models),
-        "folds": exp.protocol.folds,
-        "class_names": dataset.classes,
-        "models": infos,
-        "archs": archs,
-    })
+        protocol: protocol_summary(exp, models),
+        folds: exp.protocol.folds,
+        class_names: dataset.classes.clone(),
+        models: infos,
+        archs: models.iter().map(|(_, m)| m.arch.clone()).collect(),
+    });
+    Task::new(
+        format!("report/{}", exp.name),
+        params,
+        BTreeMap::new(),
+        trains,
+        Locator::None,
+    )
 }
 
 /// One line for the report header: folds, optimiser, epochs, schedule, chunking.

@@ -38,7 +38,7 @@ pub fn to_dot(graph: &TaskGraph, freshness: &BTreeMap<TaskId, Freshness>) -> Str
         let entry = nodes.entry(node.clone()).or_insert((is_fresh(&task.id), 0));
         entry.1 += 1;
         for dep in &task.deps {
-            edges.insert((node_of(dep), node.clone()), ());
+            edges.insert((node_of(&dep.id), node.clone()), ());
         }
     }
     let mut out = String::new();

@@ -1,7 +1,7 @@
 //! [`TaskGraph`]: the plan's tasks by id, in a `BTreeMap` so every walk, table
 //! and serialisation is in the same order on every machine and run.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::task::{Task, TaskId, TaskKind};
 use super::PlanError;
@@ -21,10 +21,16 @@ impl TaskGraph {
     /// Adds a task whose deps are already in the graph. A task with the same id
     /// and key is a no-op (two models sharing a chunk set); another key is an error.
     pub fn insert(&mut self, task: Task) -> Result<(), PlanError> {
-        if let Some(dep) = task.deps.iter().find(|d| !self.tasks.contains_key(*d)) {
+        if let Some(dep) = task
+            .deps
+            .iter()
+            .find(|d| self.tasks.get(&d.id).map(|t| t.key) != Some(d.key))
+        {
             return Err(PlanError::Internal(format!(
-                "task {} depends on {dep}, which is not planned",
-                task.id
+                "task {} depends on {} ({}), which is not planned under that key",
+                task.id,
+                dep.id,
+                dep.key.short()
             )));
         }
         match self.tasks.get(&task.id) {
@@ -72,33 +78,5 @@ impl TaskGraph {
             *counts.entry(task.kind).or_insert(0) += 1;
         }
         counts
-    }
-
-    /// The tasks `roots` and everything they depend on, directly or not.
-    pub fn upstream_closure(&self, roots: impl IntoIterator<Item = TaskId>) -> BTreeSet<TaskId> {
-        let mut seen = BTreeSet::new();
-        let mut stack: Vec<TaskId> = roots.into_iter().collect();
-        while let Some(id) = stack.pop() {
-            if let Some(task) = self.tasks.get(&id) {
-                if seen.insert(id) {
-                    stack.extend(task.deps.iter().cloned());
-                }
-            }
-        }
-        seen
-    }
-
-    /// Every task that depends on `id`, directly or not.
-    pub fn downstream_of(&self, id: &TaskId) -> BTreeSet<TaskId> {
-        let mut seen = BTreeSet::new();
-        let mut frontier = vec![id.clone()];
-        while let Some(current) = frontier.pop() {
-            for task in self.tasks.values() {
-                if task.deps.contains(&current) && seen.insert(task.id.clone()) {
-                    frontier.push(task.id.clone());
-                }
-            }
-        }
-        seen
     }
 }

@@ -9,10 +9,11 @@ use serde::Serialize;
 use super::freshness::Freshness;
 use super::graph::TaskGraph;
 use super::key::Key;
+use super::params::TaskParams;
 use super::task::{TaskId, TaskKind};
 
 /// Version of the JSON shape below.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct JsonPlan<'a> {
@@ -27,7 +28,7 @@ struct JsonTask<'a> {
     kind: TaskKind,
     key: Key,
     deps: Vec<usize>,
-    params: &'a serde_json::Value,
+    params: &'a TaskParams,
     sources: &'a BTreeMap<String, String>,
     freshness: Option<&'a Freshness>,
 }
@@ -46,7 +47,7 @@ pub fn to_json(
             let mut deps: Vec<usize> = t
                 .deps
                 .iter()
-                .filter_map(|d| index.get(d).copied())
+                .filter_map(|d| index.get(&d.id).copied())
                 .collect();
             deps.sort_unstable();
             JsonTask {

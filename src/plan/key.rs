@@ -4,8 +4,9 @@
 //!
 //! What goes in, in this order, each length-prefixed so no two inputs can run
 //! together: [`KEY_VERSION`], the kind, the kind's code version, the canonical
-//! parameters ([`canonical_json`]), the named source content hashes (sorted by
-//! name) and the upstream keys (sorted).
+//! JSON of the typed parameters ([`crate::spec::canonical_json`], the one
+//! canonical serialisation of the crate), the named source content hashes
+//! (sorted by name) and the upstream keys (sorted).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,9 +15,12 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the key algorithm itself.
 ///
-/// ATTENTION: bump whenever anything in [`task_key`] or [`canonical_json`]
-/// changes, or old cache entries would be read under a new meaning.
-pub const KEY_VERSION: u32 = 1;
+/// ATTENTION: bump whenever anything in [`task_key`] or the canonical JSON
+/// changes, or old cache entries would be read under a new meaning. The
+/// golden-key test below pins the composition, so such a change is deliberate.
+///
+/// Version 2: typed parameters (named by their kind), no aggregate kind.
+pub const KEY_VERSION: u32 = 2;
 
 /// A task key: 32 bytes of blake3, shown as 64 hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -71,8 +75,8 @@ pub struct KeyInput<'a> {
     pub kind: &'a str,
     /// Version of the code that computes this kind (bumped when its output changes).
     pub code_version: u32,
-    /// The task's parameters (canonicalised here: key order does not matter).
-    pub params: &'a serde_json::Value,
+    /// The canonical JSON of the task's parameters.
+    pub params: &'a str,
     /// Content hashes of source inputs (files, generator parameters), by name.
     pub sources: &'a BTreeMap<String, String>,
     /// Keys of the tasks whose outputs this task reads (sorted here).
@@ -91,7 +95,7 @@ pub fn task_key(input: KeyInput<'_>) -> Key {
     put(&mut h, &KEY_VERSION.to_le_bytes());
     put(&mut h, input.kind.as_bytes());
     put(&mut h, &input.code_version.to_le_bytes());
-    put(&mut h, canonical_json(input.params).as_bytes());
+    put(&mut h, input.params.as_bytes());
     put(&mut h, &(input.sources.len() as u64).to_le_bytes());
     for (name, hash) in input.sources {
         put(&mut h, name.as_bytes());
@@ -107,59 +111,42 @@ pub fn task_key(input: KeyInput<'_>) -> Key {
     Key(*h.finalize().as_bytes())
 }
 
-/// JSON with object keys sorted at every level and no whitespace.
-///
-/// Numbers are written by serde_json (integers exactly, floats as the
-/// shortest text that reads back to the same bits), never with `{:?}`.
-pub fn canonical_json(value: &serde_json::Value) -> String {
-    let mut out = String::new();
-    write_canonical(value, &mut out);
-    out
-}
-
-fn write_canonical(value: &serde_json::Value, out: &mut String) {
-    match value {
-        serde_json::Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&serde_json::Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(v, out);
-            }
-            out.push('}');
-        }
-        serde_json::Value::Array(items) => {
-            out.push('[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(v, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::canonical_json;
     use serde_json::json;
 
     fn key(params: serde_json::Value, upstream: &[Key]) -> Key {
         task_key(KeyInput {
             kind: "train",
             code_version: 1,
-            params: &params,
+            params: &canonical_json(&params),
             sources: &BTreeMap::new(),
             upstream,
         })
+    }
+
+    /// Pins the key of one fixed input: a change to how keys are composed
+    /// (this function, the canonical JSON, the length prefixes) must be
+    /// deliberate, with [`KEY_VERSION`] bumped and this value updated.
+    #[test]
+    fn golden_key_of_a_fixed_task() {
+        let upstream = [Key([7; 32])];
+        let sources = BTreeMap::from([("audio".to_string(), "00ff".to_string())]);
+        let params = canonical_json(&json!({"kind": "train", "lr": 0.01, "hop": 250}));
+        assert_eq!(params, r#"{"hop":250,"kind":"train","lr":0.01}"#);
+        let key = task_key(KeyInput {
+            kind: "train",
+            code_version: 3,
+            params: &params,
+            sources: &sources,
+            upstream: &upstream,
+        });
+        assert_eq!(
+            key.hex(),
+            "d927ec12aef2259c56d1a2ee918bbbc49bbf6a95df24dfe5ff6119cf938f6516"
+        );
     }
 
     #[test]
@@ -180,7 +167,7 @@ mod tests {
         let with_source = task_key(KeyInput {
             kind: "train",
             code_version: 1,
-            params: &json!({"lr": 0.01}),
+            params: &canonical_json(&json!({"lr": 0.01})),
             sources: &sources,
             upstream: &[],
         });
@@ -188,7 +175,7 @@ mod tests {
         let other_code = task_key(KeyInput {
             kind: "train",
             code_version: 2,
-            params: &json!({"lr": 0.01}),
+            params: &canonical_json(&json!({"lr": 0.01})),
             sources: &BTreeMap::new(),
             upstream: &[],
         });
@@ -203,18 +190,12 @@ mod tests {
             task_key(KeyInput {
                 kind: "f",
                 code_version: 1,
-                params: &serde_json::Value::Null,
+                params: "null",
                 sources: s,
                 upstream: &[],
             })
         };
         assert_ne!(k(&a), k(&b));
-    }
-
-    #[test]
-    fn canonical_json_sorts_nested_objects() {
-        let v = json!({"b": [{"z": 1, "a": 2}], "a": 0.5});
-        assert_eq!(canonical_json(&v), r#"{"a":0.5,"b":[{"a":2,"z":1}]}"#);
     }
 
     #[test]

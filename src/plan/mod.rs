@@ -12,7 +12,7 @@
 //!        │                                                       ▼
 //!        └──────────▶ chunks/frames<N>/hop<h>/fold<k> ──▶ train/<model>/hop<h>/fold<k>
 //!                                                                │ (all of them)
-//!                                             aggregate/<exp> ◀──┘ ──▶ report/<exp>
+//!                                                   report/<exp> ◀┘
 //! ```
 //!
 //! Training and evaluation are one task: the model kept (best validation
@@ -23,10 +23,11 @@
 //!
 //! One function computes every key ([`key::task_key`]): blake3 over
 //! [`key::KEY_VERSION`], the kind, the kind's code version
-//! ([`task::code_version`]), the canonical JSON of the parameters, the source
+//! ([`versions`]), the canonical JSON of the typed parameters
+//! ([`params::TaskParams`]), the source
 //! content hashes and the sorted upstream keys (snakemake's provenance hash,
 //! cargo's fingerprint). Changing one model's bank re-keys only that model's
-//! train tasks (and the aggregate/report that collect them); changing the
+//! train tasks (and the report that collects them); changing the
 //! dataset re-keys every features task and so, through upstream keys,
 //! everything.
 //!
@@ -35,9 +36,8 @@
 //! | features | `FeatureConfig` | audio content hash (file bytes, or generator parameters) | — |
 //! | norm | `NormConfig`; the ordered songs (track id, label, features key); train-only: fold, folds, seed | — | every features task |
 //! | chunks | chunk frames, hop, fold, folds, seed, chunk and short-song policies, ordered songs | — | every features task |
-//! | train | model name, `ArchConfig`, `TrainConfig` (seed included), hop, fold, device class | — | its chunks and norm tasks |
-//! | aggregate | experiment name, folds, per model: name, hops, parameter count | — | every train task |
-//! | report | experiment name and description, the paper's numbers per model | — | aggregate |
+//! | train | model name, `ArchConfig`, `TrainConfig` (seed included), hop, fold, device class, `FeatureConfig`, class names, dataset hash | — | its chunks and norm tasks |
+//! | report | experiment name and description, spec hash, dataset, the paper's numbers per model, architectures | — | every train task |
 //!
 //! Deliberately left out (cargo's "considerations for inclusion"):
 //! - **absolute paths** — a moved dataset or cache keeps its keys; a track is
@@ -54,14 +54,17 @@
 //! - **track ids and labels in features keys** — two identical files share one
 //!   features entry (ids and labels enter the chunk and norm keys instead:
 //!   test predictions name their track);
-//! - **the tool version** — only the per-kind code versions, bumped when a
-//!   kind's output bytes change.
+//! - **the tool version** — only the per-kind code versions, which a guard
+//!   test keeps in step with the code each kind runs ([`versions`]).
 //!
 //! # Modules
 //!
-//! - [`task`]: `Task`, `TaskKind`, `TaskId`, code versions.
+//! - [`task`]: `Task`, `TaskKind`, `TaskId`, `Dep`.
+//! - [`params`]: the typed parameters of every kind (`TaskParams`).
+//! - [`versions`]: each kind's code version and the guard that keeps it honest.
 //! - [`graph`]: `TaskGraph` (a `BTreeMap`, deterministic).
-//! - [`key`]: the key function and canonical JSON.
+//! - [`key`]: the key function.
+//! - [`frozen`]: a plan frozen to a file, whose tasks another process runs by id or key.
 //! - [`build`]: spec + dataset → graph.
 //! - [`sources`]: the (path, size, mtime) → blake3 index of audio files.
 //! - [`freshness`]: `Freshness { Fresh, Stale(StaleReason) }` against the store.
@@ -73,12 +76,15 @@ pub mod build;
 pub mod dot;
 pub mod estimate;
 pub mod freshness;
+pub mod frozen;
 pub mod graph;
 pub mod json;
 pub mod key;
+pub mod params;
 pub mod record;
 pub mod sources;
 pub mod task;
+pub mod versions;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -92,7 +98,9 @@ pub use freshness::{Freshness, StaleReason};
 pub use graph::TaskGraph;
 pub use key::{Key, KEY_VERSION};
 pub use record::PlanRecord;
-pub use task::{Locator, Task, TaskId, TaskKind};
+pub use frozen::{FrozenError, FrozenPlan};
+pub use params::TaskParams;
+pub use task::{Dep, Locator, Task, TaskId, TaskKind};
 
 /// Why an experiment could not be planned.
 #[derive(Debug, thiserror::Error)]
@@ -193,11 +201,9 @@ pub fn prepare(
     let hashes = index.hash_tracks(&dataset.tracks)?;
     index.save()?;
     let graph = build(&experiment, &dataset, &hashes, opts)?;
-    let record_path = record::record_path(
-        store.root(),
-        &experiment.name,
-        experiment.profile.as_deref(),
-    );
+    let record_path = store
+        .layout()
+        .plan_record(&experiment.name, experiment.profile.as_deref());
     let previous = PlanRecord::load(&record_path);
     let freshness = freshness::judge(&graph, store, check, previous.as_ref())?;
     Ok(Plan {

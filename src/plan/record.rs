@@ -7,14 +7,15 @@
 //! summarised by their length and hash so the record stays small.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::exec::store::{write_atomic, StoreError};
 
 use super::graph::TaskGraph;
-use super::key::{canonical_json, Key};
+use super::key::Key;
+use crate::spec::canonical_json;
 use super::task::TaskId;
 
 /// Bump when the record format changes (an old record is then ignored).
@@ -57,26 +58,6 @@ pub struct PlanRecord {
     pub tasks: BTreeMap<TaskId, RecordedTask>,
 }
 
-/// Where the record of `experiment` (with `profile`) lives in the cache at `root`.
-pub fn record_path(root: &Path, experiment: &str, profile: Option<&str>) -> PathBuf {
-    let safe = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    };
-    let name = match profile {
-        Some(p) => format!("{}@{}.json", safe(experiment), safe(p)),
-        None => format!("{}.json", safe(experiment)),
-    };
-    root.join("plans").join(name)
-}
-
 fn flatten(value: &serde_json::Value, path: &str, out: &mut BTreeMap<String, String>) {
     let join = |suffix: &str| {
         if path.is_empty() {
@@ -116,12 +97,16 @@ impl PlanRecord {
             .tasks()
             .map(|t| {
                 let mut params = BTreeMap::new();
-                flatten(&t.params, "", &mut params);
-                let deps = t
-                    .deps
-                    .iter()
-                    .filter_map(|d| graph.get(d).map(|u| (d.clone(), u.key)))
-                    .collect();
+                // The parameters without their kind's name around them:
+                // reasons read `arch.dropout`, not `train.arch.dropout`.
+                let value = match serde_json::to_value(&t.params) {
+                    Ok(serde_json::Value::Object(map)) if map.len() == 1 => {
+                        map.into_iter().next().map(|(_, v)| v).unwrap_or_default()
+                    }
+                    other => other.unwrap_or_default(),
+                };
+                flatten(&value, "", &mut params);
+                let deps = t.deps.iter().map(|d| (d.id.clone(), d.key)).collect();
                 let recorded = RecordedTask {
                     key: t.key,
                     code_version: t.kind.code_version(),

@@ -20,9 +20,6 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::{Track, TrackSource};
 use crate::exec::store::{hash_file, write_atomic, StoreError};
 
-/// File name of the index inside the cache directory.
-pub const INDEX_FILE: &str = "sources.json";
-
 /// Bump when the index format changes (an old index is then ignored, not trusted).
 const INDEX_VERSION: u32 = 1;
 
@@ -89,7 +86,7 @@ impl SourceIndex {
     /// Loads the index of the cache at `cache_root` (empty when absent or unreadable:
     /// the index is only an accelerator, every hash can be recomputed).
     pub fn load(cache_root: &Path) -> Self {
-        let path = cache_root.join(INDEX_FILE);
+        let path = crate::layout::CacheLayout::new(cache_root).source_index();
         let files = fs::read(&path)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<IndexFile>(&bytes).ok())

@@ -12,6 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::key::{task_key, Key, KeyInput};
+use super::params::TaskParams;
 
 /// The stages of the pipeline, in dependency order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -27,37 +28,18 @@ pub enum TaskKind {
     /// Train one (model, hop, fold), keep the best-validation model, evaluate
     /// it on the test songs (chunk and song level).
     Train,
-    /// Collect every fold's test metrics of the experiment.
-    Aggregate,
-    /// Render the experiment's tables and plots.
+    /// Gather every run of the experiment (test metrics, epochs, filters)
+    /// into the report input.
     Report,
-}
-
-/// Code versions: bump the kind's constant whenever the bytes its tasks
-/// produce change for the same inputs (so old cache entries are not reused).
-pub mod code_version {
-    /// Features: the feature module's own version.
-    pub const FEATURES: u32 = crate::features::FEATURE_CODE_VERSION;
-    /// Normalisation statistics (f64 accumulation in upstream-key order).
-    pub const NORM: u32 = 1;
-    /// Chunk sets (`chunks.json` layout).
-    pub const CHUNKS: u32 = 1;
-    /// Training and evaluation.
-    pub const TRAIN: u32 = 1;
-    /// Aggregated metrics (`results.json` layout).
-    pub const AGGREGATE: u32 = 1;
-    /// Reports.
-    pub const REPORT: u32 = 1;
 }
 
 impl TaskKind {
     /// Every kind, in pipeline order.
-    pub const ALL: [TaskKind; 6] = [
+    pub const ALL: [TaskKind; 5] = [
         TaskKind::Features,
         TaskKind::Norm,
         TaskKind::Chunks,
         TaskKind::Train,
-        TaskKind::Aggregate,
         TaskKind::Report,
     ];
 
@@ -68,21 +50,19 @@ impl TaskKind {
             TaskKind::Norm => "norm",
             TaskKind::Chunks => "chunks",
             TaskKind::Train => "train",
-            TaskKind::Aggregate => "aggregate",
             TaskKind::Report => "report",
         }
     }
 
-    /// The version of the code that computes this kind (part of every key).
+    /// The kind named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The version of the code that computes this kind (part of every key;
+    /// see [`super::versions`] for how it cannot go stale).
     pub fn code_version(self) -> u32 {
-        match self {
-            TaskKind::Features => code_version::FEATURES,
-            TaskKind::Norm => code_version::NORM,
-            TaskKind::Chunks => code_version::CHUNKS,
-            TaskKind::Train => code_version::TRAIN,
-            TaskKind::Aggregate => code_version::AGGREGATE,
-            TaskKind::Report => code_version::REPORT,
-        }
+        super::versions::code_version(self)
     }
 }
 
@@ -118,48 +98,50 @@ pub enum Locator {
     Model(usize),
 }
 
+/// An upstream task a task reads: its id, kind and key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Dep {
+    /// Stable identity.
+    pub id: TaskId,
+    /// Stage.
+    pub kind: TaskKind,
+    /// Key (what its outputs are found under).
+    pub key: Key,
+}
+
 /// One node of the plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
     /// Stable identity.
     pub id: TaskId,
-    /// Stage.
+    /// Stage (follows from `params`).
     pub kind: TaskKind,
     /// Parameters that determine the output (canonicalised into the key).
-    pub params: serde_json::Value,
+    pub params: TaskParams,
     /// Content hashes of source inputs, by name (e.g. `audio`).
     pub sources: BTreeMap<String, String>,
-    /// Upstream tasks whose outputs this task reads, sorted.
-    pub deps: Vec<TaskId>,
+    /// Upstream tasks whose outputs this task reads, sorted by id.
+    pub deps: Vec<Dep>,
     /// The key: a hash of everything above (see [`task_key`]).
     pub key: Key,
     /// Where to find what the key leaves out.
     pub locator: Locator,
-    /// Whether it runs on the device queue when a GPU is used (training).
-    pub wants_gpu: bool,
 }
 
 impl Task {
-    /// Builds a task and computes its key from `upstream` (the deps' keys).
+    /// Builds a task and computes its key from its parameters, sources and deps.
     pub fn new(
         id: String,
-        kind: TaskKind,
-        params: serde_json::Value,
+        params: TaskParams,
         sources: BTreeMap<String, String>,
-        deps: Vec<(TaskId, Key)>,
+        deps: Vec<Dep>,
         locator: Locator,
     ) -> Self {
-        let upstream: Vec<Key> = deps.iter().map(|(_, k)| *k).collect();
-        let key = task_key(KeyInput {
-            kind: kind.name(),
-            code_version: kind.code_version(),
-            params: &params,
-            sources: &sources,
-            upstream: &upstream,
-        });
-        let mut deps: Vec<TaskId> = deps.into_iter().map(|(id, _)| id).collect();
+        let kind = params.kind();
+        let mut deps = deps;
         deps.sort();
         deps.dedup();
+        let key = derive_key(&params, &sources, &deps);
         Self {
             id: TaskId(id),
             kind,
@@ -168,12 +150,43 @@ impl Task {
             deps,
             key,
             locator,
-            wants_gpu: kind == TaskKind::Train,
         }
     }
 
-    /// The label shown in progress lines and logs: the id without the kind prefix.
-    pub fn label(&self) -> String {
-        self.id.0.clone()
+    /// This task as a dependency of another.
+    pub fn as_dep(&self) -> Dep {
+        Dep {
+            id: self.id.clone(),
+            kind: self.kind,
+            key: self.key,
+        }
     }
+
+    /// The key of the upstream task of `kind` (the first, by id), if any.
+    pub fn upstream(&self, kind: TaskKind) -> Option<&Dep> {
+        self.deps.iter().find(|d| d.kind == kind)
+    }
+
+    /// Whether it runs on the device queue when a GPU is used (training).
+    pub fn wants_gpu(&self) -> bool {
+        self.kind == TaskKind::Train
+    }
+
+    /// Computes the key again from what the task says it is (a frozen plan's
+    /// reader compares it with the recorded key).
+    pub fn derived_key(&self) -> Key {
+        derive_key(&self.params, &self.sources, &self.deps)
+    }
+}
+
+fn derive_key(params: &TaskParams, sources: &BTreeMap<String, String>, deps: &[Dep]) -> Key {
+    let upstream: Vec<Key> = deps.iter().map(|d| d.key).collect();
+    let kind = params.kind();
+    task_key(KeyInput {
+        kind: kind.name(),
+        code_version: kind.code_version(),
+        params: &crate::spec::canonical_json(params),
+        sources,
+        upstream: &upstream,
+    })
 }

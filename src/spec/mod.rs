@@ -134,7 +134,8 @@ pub struct Experiment {
 /// Settings shared by every model of an experiment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Protocol {
-    /// Cross-validation folds (≥ 2; reference: 10).
+    /// Cross-validation folds (≥ 3: validation takes another 1/folds, so 2 leave no
+    /// training songs; reference: 10, docs/reference-protocol.md §Folds).
     pub folds: usize,
     /// Output classes (reference: 8; checked against the dataset by the planner).
     pub classes: usize,

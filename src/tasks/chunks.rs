@@ -11,42 +11,12 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::{chunk_starts, fold_splits, ChunkPolicy, ShortSongPolicy};
-use crate::exec::runner::JobContext;
-use crate::plan::{Key, Task};
+use crate::layout::files::CHUNKS;
+use crate::plan::params::{ChunksParams, SongRef};
+use crate::plan::Task;
 
 use super::features::read_shape;
-use super::{params, write_json, Context, TaskError};
-
-/// The output file of a chunks entry.
-pub const CHUNKS_FILE: &str = "chunks.json";
-
-/// One song as the plan keyed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SongRef {
-    /// Track id.
-    pub track: String,
-    /// Class index.
-    pub label: usize,
-    /// Key of the song's features entry.
-    pub features: Key,
-}
-
-#[derive(Deserialize)]
-struct SplitParams {
-    folds: usize,
-    seed: u64,
-    songs: Vec<SongRef>,
-}
-
-#[derive(Deserialize)]
-struct ChunksParams {
-    chunk_frames: usize,
-    hop: usize,
-    fold: usize,
-    split: SplitParams,
-    chunk_policy: ChunkPolicy,
-    short_songs: ShortSongPolicy,
-}
+use super::{write_json, Context, TaskError};
 
 /// The chunks of one split: songs in split order and `(song, start)` pairs,
 /// `song` indexing `songs`.
@@ -84,8 +54,7 @@ pub struct ChunkFile {
 }
 
 /// Computes one fold's chunk sets into `out`.
-pub fn compute(ctx: &Context, task: &Task, out: &Path, _: &JobContext) -> Result<(), TaskError> {
-    let p: ChunksParams = params(task)?;
+pub fn compute(ctx: &Context, task: &Task, p: &ChunksParams, out: &Path) -> Result<(), TaskError> {
     let splits = fold_splits(p.split.songs.len(), p.split.folds, p.split.seed);
     let split = splits.get(p.fold).ok_or_else(|| TaskError::Format {
         task: task.id.0.clone(),
@@ -140,5 +109,5 @@ pub fn compute(ctx: &Context, task: &Task, out: &Path, _: &JobContext) -> Result
         validation: cut(&split.validation),
         test: cut(&split.test),
     };
-    write_json(task, out, CHUNKS_FILE, &file)
+    write_json(task, out, CHUNKS, &file)
 }

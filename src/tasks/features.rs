@@ -18,17 +18,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::exec::runner::JobContext;
-use crate::features::{try_mel_spectrogram, FeatureConfig, MelSpectrogram};
+use crate::features::{try_mel_spectrogram, MelSpectrogram};
+use crate::layout::files::{MEL as MEL_FILE, SHAPE as SHAPE_FILE};
+use crate::plan::params::FeaturesParams;
 use crate::plan::{Key, Locator, Task, TaskKind};
 
-use super::{params, write_json, write_output, Context, TaskError};
-
-/// The spectrogram file of a features entry.
-pub const MEL_FILE: &str = "mel.f32";
-
-/// The shape file of a features entry.
-pub const SHAPE_FILE: &str = "shape.json";
+use super::{write_json, write_output, Context, TaskError};
 
 /// Bump when the `mel.f32` layout changes.
 pub const MEL_FORMAT_VERSION: u32 = 1;
@@ -45,11 +40,6 @@ pub struct Shape {
     pub bands: usize,
     /// Seconds of audio the spectrogram was computed from.
     pub seconds: f64,
-}
-
-#[derive(Deserialize)]
-struct FeaturesParams {
-    config: FeatureConfig,
 }
 
 /// Encodes a spectrogram in the `mel.f32` format.
@@ -106,8 +96,12 @@ pub fn read_shape(ctx: &Context, task: &Task, key: &Key) -> Result<Shape, TaskEr
 }
 
 /// Computes one track's features into `out`.
-pub fn compute(ctx: &Context, task: &Task, out: &Path, _: &JobContext) -> Result<(), TaskError> {
-    let p: FeaturesParams = params(task)?;
+pub fn compute(
+    ctx: &Context,
+    task: &Task,
+    p: &FeaturesParams,
+    out: &Path,
+) -> Result<(), TaskError> {
     let Locator::Track(index) = task.locator else {
         return Err(TaskError::Format {
             task: task.id.0.clone(),

@@ -1,38 +1,37 @@
 //! Tasks: the one place that binds each [`TaskKind`] to what it computes.
 //!
-//! The planner decides *which* tasks exist and their keys; the executor runs
-//! boxed closures without knowing what they do. This module sits between the
-//! two: [`job_queue`] turns the stale tasks of a plan into executor jobs, each
-//! wrapping a kind's compute function in the store protocol ([`in_store`]:
-//! claim under the task lock → compute into the work directory → publish).
+//! The planner decides *which* tasks exist and their keys; executors decide
+//! where and when they run. This module sits between the two: [`run_task`]
+//! runs one task, wherever it is called from (a worker thread of the local
+//! executor, or a separate process given a frozen plan), under the store
+//! protocol: claim under the task lock → compute into the work directory →
+//! publish. Each kind reads its typed parameters from [`TaskParams`] and its
+//! inputs from the upstream entries named in the task's `deps` (verified by
+//! the store), so a task needs nothing but itself, the cache and, for
+//! features, the dataset's track list.
 //!
-//! | kind | reads | writes (inside its cache entry) |
+//! | kind | reads | writes (inside its cache entry; names in [`crate::layout::files`]) |
 //! |---|---|---|
-//! | features | the track's audio | `mel.f32` ([`features::MEL_FILE`] format), `shape.json` |
+//! | features | the track's audio | `mel.f32` ([`features`] format), `shape.json` |
 //! | chunks | `shape.json` of every song | `chunks.json`: songs and chunk starts of the fold's three splits |
 //! | norm | `mel.f32` of the songs | `stats.json` ([`crate::features::NormStats`]) |
-//! | train | chunks, norm, `mel.f32` of the fold's songs | the train module's run directory (weights, epochs, test metrics) |
-//! | aggregate | every train task's test metrics | `results.json` |
-//! | report | the params' provenance, every train entry's `test.json`, `epochs.csv`, best weights | `report_input.json` ([`crate::report::ReportInput`]) |
+//! | train | chunks, norm, `mel.f32` of the fold's songs | weights, epochs, test metrics and `model.json` (the model card: [`train::ModelCard`]) |
+//! | report | every train entry's `test.json`, `epochs.csv`, best weights | `report_input.json` ([`crate::report::ReportInput`]) |
 
-pub mod aggregate;
 pub mod chunks;
 pub mod features;
 pub mod norm;
 pub mod report;
 pub mod train;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::dataset::{Dataset, DatasetError};
 use crate::device::ComputeDevice;
-use crate::exec::queue::{DependencyQueue, QueueError};
-use crate::exec::runner::{Job, JobContext, JobInfo, Outcome, Resource, WorkError};
+use crate::exec::runner::{JobContext, Outcome};
 use crate::exec::store::{Check, Claim, Store, StoreError};
-use crate::plan::{Key, Task, TaskGraph, TaskId, TaskKind};
-use crate::spec::ModelSpec;
+use crate::plan::{Key, Task, TaskKind, TaskParams};
 
 /// Why a task failed.
 #[derive(Debug, thiserror::Error)]
@@ -76,58 +75,40 @@ pub enum TaskError {
     },
 }
 
-/// What every compute function may use: the store, the dataset's tracks, the
-/// experiment's models, every task's key, and the training device.
-#[derive(Debug)]
+/// What every compute function may use: the store, the dataset's tracks
+/// (for [`crate::plan::Locator::Track`]) and the training device.
+#[derive(Debug, Clone)]
 pub struct Context {
     /// The cache.
     pub store: Store,
-    /// The dataset (for [`crate::plan::Locator::Track`]).
+    /// The dataset whose tracks features tasks locate.
     pub dataset: Dataset,
-    /// The experiment's models (for [`crate::plan::Locator::Model`]); empty for feature-only runs.
-    pub models: Vec<ModelSpec>,
-    /// Key of every planned task.
-    pub keys: BTreeMap<TaskId, (TaskKind, Key)>,
     /// Where training runs.
     pub device: ComputeDevice,
 }
 
-/// A kind's compute function: reads its inputs, writes its outputs into `out`.
-type Compute = fn(&Context, &Task, &Path, &JobContext) -> Result<(), TaskError>;
-
-fn compute_fn(kind: TaskKind) -> Compute {
-    match kind {
-        TaskKind::Features => features::compute,
-        TaskKind::Chunks => chunks::compute,
-        TaskKind::Norm => norm::compute,
-        TaskKind::Aggregate => aggregate::compute,
-        TaskKind::Train => train::compute,
-        TaskKind::Report => report::compute,
-    }
-}
-
-/// Runs `compute` for `task` under the store protocol: a task already
-/// published (by another process meanwhile) is [`Outcome::Reused`].
-pub fn in_store(
-    ctx: &Context,
-    task: &Task,
-    job: &JobContext,
-    compute: Compute,
-) -> Result<Outcome, WorkError> {
+/// Runs `task` under the store protocol: a task already published (by
+/// another process meanwhile) is [`Outcome::Reused`].
+pub fn run_task(ctx: &Context, task: &Task, job: &JobContext) -> Result<Outcome, TaskError> {
     let key = task.key.hex();
     match ctx.store.claim(task.kind.name(), &key, Check::Hashes)? {
         Claim::Done(_) => Ok(Outcome::Reused),
         Claim::Todo(pending) => {
-            compute(ctx, task, pending.dir(), job)?;
+            let out = pending.dir();
+            match &task.params {
+                TaskParams::Features(p) => features::compute(ctx, task, p, out)?,
+                TaskParams::Norm(p) => norm::compute(ctx, task, p, out)?,
+                TaskParams::Chunks(p) => chunks::compute(ctx, task, p, out)?,
+                TaskParams::Train(p) => train::compute(ctx, task, p, out, job)?,
+                TaskParams::Report(p) => report::compute(ctx, task, p, out)?,
+            }
             let mut inputs: BTreeMap<String, String> = task
                 .sources
                 .iter()
                 .map(|(k, v)| (format!("source:{k}"), v.clone()))
                 .collect();
             for dep in &task.deps {
-                if let Some((kind, key)) = ctx.keys.get(dep) {
-                    inputs.insert(format!("{}:{dep}", kind.name()), key.hex());
-                }
+                inputs.insert(format!("{}:{}", dep.kind.name(), dep.id), dep.key.hex());
             }
             pending.publish(&task.id.0, inputs)?;
             Ok(Outcome::Computed)
@@ -136,6 +117,16 @@ pub fn in_store(
 }
 
 impl Context {
+    /// The key of `task`'s upstream task of `kind`.
+    pub fn upstream(&self, task: &Task, kind: TaskKind) -> Result<Key, TaskError> {
+        task.upstream(kind)
+            .map(|d| d.key)
+            .ok_or_else(|| TaskError::Format {
+                task: task.id.0.clone(),
+                what: format!("no upstream {} task", kind.name()),
+            })
+    }
+
     /// Reads (and verifies) one output of the upstream entry `kind`/`key`.
     pub fn read(&self, kind: TaskKind, key: &Key, file: &str) -> Result<Vec<u8>, TaskError> {
         Ok(self.store.read_output(kind.name(), &key.hex(), file)?)
@@ -155,14 +146,6 @@ impl Context {
             what: format!("{}/{}/{file}: {e}", kind.name(), key.short()),
         })
     }
-}
-
-/// Parses a task's parameters into the kind's typed form.
-pub fn params<T: serde::de::DeserializeOwned>(task: &Task) -> Result<T, TaskError> {
-    T::deserialize(&task.params).map_err(|e| TaskError::Format {
-        task: task.id.0.clone(),
-        what: format!("parameters: {e}"),
-    })
 }
 
 /// Writes one output file of a task (the work directory is private to the
@@ -188,38 +171,4 @@ pub fn write_json<T: serde::Serialize>(
         what: format!("encoding {name}: {e}"),
     })?;
     write_output(task, dir, name, &bytes)
-}
-
-/// The executor jobs of the tasks in `run` (with their dependencies among
-/// them; dependencies outside `run` are taken as done).
-pub fn job_queue(
-    graph: &TaskGraph,
-    run: &BTreeSet<TaskId>,
-    ctx: &Arc<Context>,
-) -> Result<DependencyQueue<String, Job>, QueueError> {
-    let mut queue = DependencyQueue::new();
-    for task in graph.tasks().filter(|t| run.contains(&t.id)) {
-        let resource = match (task.wants_gpu, ctx.device) {
-            (true, ComputeDevice::Cuda(_)) => Resource::Gpu,
-            _ => Resource::Cpu,
-        };
-        let info = JobInfo {
-            id: task.id.0.clone(),
-            label: task.id.0.clone(),
-            resource,
-        };
-        let (task_owned, ctx) = (task.clone(), ctx.clone());
-        let compute = compute_fn(task.kind);
-        let job = Job {
-            info,
-            work: Box::new(move |job| in_store(&ctx, &task_owned, job, compute)),
-        };
-        let deps = task
-            .deps
-            .iter()
-            .filter(|d| run.contains(*d))
-            .map(|d| d.0.clone());
-        queue.insert(task.id.0.clone(), job, deps)?;
-    }
-    Ok(queue)
 }

@@ -7,64 +7,31 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
-
 use crate::dataset::fold_splits;
-use crate::exec::runner::JobContext;
-use crate::features::{NormAccumulator, NormConfig};
+use crate::features::NormAccumulator;
+use crate::layout::files::STATS;
+use crate::plan::params::{NormParams, NormSongs, SongRef};
 use crate::plan::Task;
 
-use super::chunks::SongRef;
 use super::features::read_mel;
-use super::{params, write_json, Context, TaskError};
-
-/// The output file of a norm entry ([`crate::features::NormStats`] as JSON).
-pub const STATS_FILE: &str = "stats.json";
-
-#[derive(Deserialize)]
-struct SplitParams {
-    folds: usize,
-    seed: u64,
-    songs: Vec<SongRef>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum NormParams {
-    /// Train-only statistics of one fold.
-    Fold {
-        config: NormConfig,
-        fold: usize,
-        split: SplitParams,
-    },
-    /// Statistics over every song.
-    All {
-        config: NormConfig,
-        songs: Vec<SongRef>,
-    },
-}
+use super::{write_json, Context, TaskError};
 
 /// Computes the statistics into `out`.
-pub fn compute(ctx: &Context, task: &Task, out: &Path, _: &JobContext) -> Result<(), TaskError> {
-    let parsed: NormParams = params(task)?;
-    let (config, songs): (NormConfig, Vec<&SongRef>) = match &parsed {
-        NormParams::All { config, songs } => (*config, songs.iter().collect()),
-        NormParams::Fold {
-            config,
-            fold,
-            split,
-        } => {
+pub fn compute(ctx: &Context, task: &Task, p: &NormParams, out: &Path) -> Result<(), TaskError> {
+    let config = p.config;
+    let songs: Vec<&SongRef> = match &p.songs {
+        NormSongs::All { songs } => songs.iter().collect(),
+        NormSongs::TrainOfFold { fold, split } => {
             let splits = fold_splits(split.songs.len(), split.folds, split.seed);
             let train = splits.get(*fold).ok_or_else(|| TaskError::Format {
                 task: task.id.0.clone(),
                 what: format!("fold {fold} of {} folds", splits.len()),
             })?;
-            let songs = train
+            train
                 .train
                 .iter()
                 .filter_map(|&i| split.songs.get(i))
-                .collect();
-            (*config, songs)
+                .collect()
         }
     };
     let invalid = |reason: String| TaskError::Invalid {
@@ -80,5 +47,5 @@ pub fn compute(ctx: &Context, task: &Task, out: &Path, _: &JobContext) -> Result
     }
     let acc = acc.ok_or_else(|| invalid("no songs to compute statistics over".into()))?;
     let stats = acc.finish().map_err(|e| invalid(e.to_string()))?;
-    write_json(task, out, STATS_FILE, &stats)
+    write_json(task, out, STATS, &stats)
 }

@@ -21,53 +21,18 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
-use crate::exec::runner::JobContext;
 use crate::exec::store::Store;
-use crate::model::{ArchConfig, BankAxis};
+use crate::layout::files;
+use crate::model::{group_weight_name, ArchConfig, BankAxis};
+use crate::plan::params::ReportParams;
 use crate::plan::{Key, Task, TaskKind};
 use crate::report::{
-    self, DatasetInfo, FilterGroupWeights, FilterWeights, ModelReportInfo, PaperOnlyRow,
-    ReportInput, RunOutput,
+    self, FilterGroupWeights, FilterWeights, PaperOnlyRow, ReportInput, RunOutput,
 };
 use crate::train::export::decode_safetensors;
 use crate::train::{EpochMetrics, TestMetrics};
 
-use super::aggregate::TEST_METRICS_FILE;
-use super::{params, write_json, Context, TaskError};
-
-/// The output file of a report entry.
-pub const REPORT_INPUT_FILE: &str = "report_input.json";
-/// Per-epoch metrics inside a train entry (written by the train module).
-pub const EPOCHS_FILE: &str = "epochs.csv";
-/// Best weights inside a train entry (written by the train module).
-pub const WEIGHTS_FILE: &str = "best.safetensors";
-
-/// What the planner fixes about a report (the report task's parameters).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReportParams {
-    /// Experiment name.
-    pub experiment: String,
-    /// The active profile (`None`: the spec as written, i.e. the paper protocol for table1).
-    pub profile: Option<String>,
-    /// The profile's description, else the experiment's.
-    pub description: Option<String>,
-    /// Hash of the expanded spec.
-    pub spec_hash: String,
-    /// The dataset.
-    pub dataset: DatasetInfo,
-    /// One-line protocol summary.
-    pub protocol: String,
-    /// Folds of the protocol.
-    pub folds: usize,
-    /// Class names in label order.
-    pub class_names: Vec<String>,
-    /// The planned models, in spec order, with the paper's numbers.
-    pub models: Vec<ModelReportInfo>,
-    /// Each model's architecture (to read its first-layer filters), in the order of `models`.
-    pub archs: Vec<ArchConfig>,
-}
+use super::{write_json, Context, TaskError};
 
 /// Gathers the report input from the train entries `trains` (any subset of
 /// the planned ones; missing runs are reported as missing, never filled).
@@ -81,14 +46,14 @@ pub fn gather(
     let mut keys = Vec::with_capacity(trains.len());
     for key in trains {
         let hex = key.hex();
-        let metrics: TestMetrics = read_json(store, kind, &hex, TEST_METRICS_FILE)?;
-        let csv = store.read_output(kind, &hex, EPOCHS_FILE)?;
+        let metrics: TestMetrics = read_json(store, kind, &hex, files::TEST)?;
+        let csv = store.read_output(kind, &hex, files::EPOCHS)?;
         let epochs = parse_epochs(&csv).map_err(|what| TaskError::Format {
             task: format!(
                 "train/{}/hop{}/fold{}",
                 metrics.model, metrics.hop, metrics.fold
             ),
-            what: format!("{EPOCHS_FILE}: {what}"),
+            what: format!("{}: {what}", files::EPOCHS),
         })?;
         keys.push(*key);
         runs.push(RunOutput { metrics, epochs });
@@ -123,21 +88,19 @@ pub fn gather(
 }
 
 /// The report task: gathers from every upstream train entry.
-pub fn compute(ctx: &Context, task: &Task, out: &Path, _: &JobContext) -> Result<(), TaskError> {
-    let p: ReportParams = params(task)?;
+pub fn compute(ctx: &Context, task: &Task, p: &ReportParams, out: &Path) -> Result<(), TaskError> {
     let trains: Vec<Key> = task
         .deps
         .iter()
-        .filter_map(|d| ctx.keys.get(d))
-        .filter(|(kind, _)| *kind == TaskKind::Train)
-        .map(|(_, key)| *key)
+        .filter(|d| d.kind == TaskKind::Train)
+        .map(|d| d.key)
         .collect();
-    let input = gather(&ctx.store, &p, &trains)?;
+    let input = gather(&ctx.store, p, &trains)?;
     input.validate().map_err(|e| TaskError::Invalid {
         task: task.id.0.clone(),
         reason: e.to_string(),
     })?;
-    write_json(task, out, REPORT_INPUT_FILE, &input)
+    write_json(task, out, files::REPORT_INPUT, &input)
 }
 
 /// Reads the report input a report entry holds.
@@ -146,7 +109,7 @@ pub fn read_input(store: &Store, key: &Key) -> Result<ReportInput, TaskError> {
         store,
         TaskKind::Report.name(),
         &key.hex(),
-        REPORT_INPUT_FILE,
+        files::REPORT_INPUT,
     )
 }
 
@@ -165,13 +128,12 @@ fn read_json<T: serde::de::DeserializeOwned>(
 
 /// The crate version and the cache code versions of the tasks behind a report.
 pub fn code_version() -> String {
-    use crate::plan::task::code_version as v;
     format!(
         "tempora {} (task code: features v{}, train v{}, report v{})",
         env!("CARGO_PKG_VERSION"),
-        v::FEATURES,
-        v::TRAIN,
-        v::REPORT
+        TaskKind::Features.code_version(),
+        TaskKind::Train.code_version(),
+        TaskKind::Report.code_version()
     )
 }
 
@@ -269,8 +231,8 @@ fn first_layer_filters(
     let Some((run, key)) = run else {
         return Ok(None);
     };
-    let bytes = store.read_output(TaskKind::Train.name(), &key.hex(), WEIGHTS_FILE)?;
-    let origin = Path::new(WEIGHTS_FILE);
+    let bytes = store.read_output(TaskKind::Train.name(), &key.hex(), files::WEIGHTS)?;
+    let origin = Path::new(files::WEIGHTS);
     let (tensors, _) = decode_safetensors(&bytes, origin).map_err(|e| TaskError::Format {
         task: format!("train/{model}/hop{hop}/fold{}", run.metrics.fold),
         what: e.to_string(),
@@ -281,9 +243,12 @@ fn first_layer_filters(
             continue;
         }
         for (g, group) in bank.groups.iter().enumerate() {
-            let name = format!("banks.{b}.groups.{g}.weight");
+            let name = group_weight_name(b, g);
             let Some(t) = tensors.iter().find(|t| t.name == name) else {
-                continue;
+                return Err(TaskError::Format {
+                    task: format!("train/{model}/hop{hop}/fold{}", run.metrics.fold),
+                    what: format!("{}: no tensor {name} for bank {b}", files::WEIGHTS),
+                });
             };
             let width = group.width;
             let filters: Vec<Vec<f32>> =

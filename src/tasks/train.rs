@@ -1,74 +1,64 @@
 //! The train task: one (model, hop, fold) of an experiment. Reads the fold's
-//! chunk file and the normalisation statistics, loads and normalises the
-//! fold's spectrograms, and hands them to [`crate::train::run_fold`], which
-//! writes weights, per-epoch metrics and test metrics into the entry.
+//! chunk file (the one truth about which chunks train, validate and test),
+//! the normalisation statistics, and the fold's spectrograms; hands them to
+//! [`crate::train::run_fold`], which writes weights, per-epoch metrics and
+//! test metrics into the entry; then writes the model card
+//! ([`crate::train::ModelCard`]), so the entry is usable without the spec.
 //!
 //! The work directory survives a crash (see `exec::store`), so the train
 //! module's per-epoch checkpoint inside it lets a killed run resume.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use serde::Deserialize;
-
-use crate::dataset::{FoldSplit, Track, TrackSource};
+use crate::dataset::ShortSongs;
 use crate::exec::runner::{JobContext, Update};
 use crate::features::{MelSpectrogram, NormStats};
-use crate::model::ArchConfig;
+use crate::layout::files;
+use crate::plan::params::{SongRef, TrainParams};
 use crate::plan::{Task, TaskKind};
-use crate::train::{run_fold, ChunkSpec, FoldData, RunId, TrainConfig};
+use crate::train::{
+    run_fold, ChunkRef, ChunkSet, FoldData, ModelCard, Provenance, RunId, SongInfo,
+    MODEL_CARD_FORMAT,
+};
 
-use super::chunks::{ChunkFile, SplitChunks, CHUNKS_FILE};
+use super::chunks::{ChunkFile, SplitChunks};
 use super::features::read_mel;
-use super::norm::STATS_FILE;
-use super::{params, Context, TaskError};
-
-#[derive(Deserialize)]
-struct TrainParams {
-    model: String,
-    arch: ArchConfig,
-    train: TrainConfig,
-    hop: usize,
-    fold: usize,
-}
+use super::{write_json, Context, TaskError};
 
 /// Trains and tests one (model, hop, fold) into `out`.
-pub fn compute(ctx: &Context, task: &Task, out: &Path, job: &JobContext) -> Result<(), TaskError> {
-    let p: TrainParams = params(task)?;
-    let upstream = |kind: TaskKind| {
-        task.deps
-            .iter()
-            .find_map(|d| ctx.keys.get(d).filter(|(k, _)| *k == kind))
-            .map(|(_, key)| *key)
-            .ok_or_else(|| TaskError::Format {
-                task: task.id.0.clone(),
-                what: format!("no upstream {} task", kind.name()),
-            })
-    };
+pub fn compute(
+    ctx: &Context,
+    task: &Task,
+    p: &TrainParams,
+    out: &Path,
+    job: &JobContext,
+) -> Result<(), TaskError> {
     let chunks: ChunkFile = ctx.read_json(
         task,
         TaskKind::Chunks,
-        &upstream(TaskKind::Chunks)?,
-        CHUNKS_FILE,
+        &ctx.upstream(task, TaskKind::Chunks)?,
+        files::CHUNKS,
     )?;
-    let stats: NormStats =
-        ctx.read_json(task, TaskKind::Norm, &upstream(TaskKind::Norm)?, STATS_FILE)?;
-    let (tracks, split) = fold_songs(&chunks);
-    let spectrograms = load_normalised(ctx, task, &chunks, &stats)?;
-    let spec = ChunkSpec {
-        frames: chunks.chunk_frames,
-        hop: chunks.hop,
-        policy: chunks.chunk_policy,
-        short_songs: chunks.short_songs,
-    };
+    let stats: NormStats = ctx.read_json(
+        task,
+        TaskKind::Norm,
+        &ctx.upstream(task, TaskKind::Norm)?,
+        files::STATS,
+    )?;
     let invalid = |reason: String| TaskError::Invalid {
         task: task.id.0.clone(),
         reason,
     };
-    let data = FoldData::from_split(&tracks, spectrograms, &split, p.arch.bands, &spec)
-        .map_err(|e| invalid(e.to_string()))?;
+    if chunks.chunk_frames != p.arch.frames || chunks.hop != p.hop {
+        return Err(invalid(format!(
+            "chunk file has chunks of {} frames at hop {}, the model wants {} at hop {}",
+            chunks.chunk_frames, chunks.hop, p.arch.frames, p.hop
+        )));
+    }
+    let data = fold_data(ctx, task, &chunks, &stats, p.arch.bands)?;
     let run = RunId {
-        model: p.model,
+        model: p.model.clone(),
         hop: p.hop,
         fold: p.fold,
     };
@@ -95,60 +85,118 @@ pub fn compute(ctx: &Context, task: &Task, out: &Path, job: &JobContext) -> Resu
         &mut progress,
     )
     .map_err(|e| invalid(e.to_string()))?;
-    Ok(())
+    write_json(task, out, files::MODEL_CARD, &model_card(task, p, stats))
 }
 
-/// The fold's songs as tracks (train, then validation, then test) and the
-/// split indexing them.
-fn fold_songs(chunks: &ChunkFile) -> (Vec<Track>, FoldSplit) {
-    let mut tracks = Vec::new();
-    let mut take = |set: &SplitChunks| -> Vec<usize> {
-        set.songs
-            .iter()
-            .map(|s| {
-                tracks.push(Track {
-                    id: s.track.clone(),
-                    label: s.label,
-                    source: TrackSource::File(PathBuf::from(&s.track)),
-                });
-                tracks.len() - 1
-            })
-            .collect()
-    };
-    let train = take(&chunks.train);
-    let validation = take(&chunks.validation);
-    let test = take(&chunks.test);
-    (
-        tracks,
-        FoldSplit {
-            train,
-            validation,
-            test,
+/// The model card of the task's trained model.
+fn model_card(task: &Task, p: &TrainParams, normalisation: NormStats) -> ModelCard {
+    ModelCard {
+        format: MODEL_CARD_FORMAT,
+        model: p.model.clone(),
+        arch: p.arch.clone(),
+        features: p.features.clone(),
+        normalisation,
+        class_names: p.class_names.clone(),
+        chunk_frames: p.arch.frames,
+        hop: p.hop,
+        fold: p.fold,
+        weights: files::WEIGHTS.to_string(),
+        provenance: Provenance {
+            dataset_hash: p.dataset_hash.clone(),
+            task_key: task.key.hex(),
+            code_versions: TaskKind::ALL
+                .iter()
+                .map(|k| (k.name().to_string(), k.code_version()))
+                .collect(),
+            train: p.train.clone(),
+            device: crate::spec::canonical_json(&p.device).trim_matches('"').to_string(),
         },
-    )
+    }
 }
 
-/// Reads every song's spectrogram of the fold and standardises it.
-fn load_normalised(
+/// The fold's three chunk sets exactly as the chunk file lists them, over the
+/// normalised spectrograms of its songs (train, then validation, then test).
+fn fold_data(
     ctx: &Context,
     task: &Task,
     chunks: &ChunkFile,
     stats: &NormStats,
-) -> Result<Arc<[MelSpectrogram]>, TaskError> {
-    let songs = chunks
-        .train
+    bands: usize,
+) -> Result<FoldData, TaskError> {
+    let splits = [&chunks.train, &chunks.validation, &chunks.test];
+    let mut spectrograms = Vec::new();
+    for song in splits.iter().flat_map(|s| &s.songs) {
+        spectrograms.push(load_normalised(ctx, task, song, stats)?);
+    }
+    let spectrograms: Arc<[MelSpectrogram]> = spectrograms.into();
+    let mut offset = 0;
+    let mut sets = Vec::with_capacity(3);
+    for split in splits {
+        sets.push(chunk_set(task, &spectrograms, split, offset, chunks, bands)?);
+        offset += split.songs.len();
+    }
+    let test = sets.pop();
+    let validation = sets.pop();
+    let train = sets.pop();
+    match (train, validation, test) {
+        (Some(train), Some(validation), Some(test)) => Ok(FoldData {
+            train,
+            validation,
+            test,
+        }),
+        _ => unreachable!("three splits were pushed"),
+    }
+}
+
+fn chunk_set(
+    task: &Task,
+    spectrograms: &Arc<[MelSpectrogram]>,
+    split: &SplitChunks,
+    offset: usize,
+    file: &ChunkFile,
+    bands: usize,
+) -> Result<ChunkSet, TaskError> {
+    let songs = split
         .songs
         .iter()
-        .chain(&chunks.validation.songs)
-        .chain(&chunks.test.songs);
-    let mut out = Vec::new();
-    for song in songs {
-        let mut mel = read_mel(ctx, task, &song.features)?;
-        stats.apply(&mut mel).map_err(|e| TaskError::Invalid {
-            task: task.id.0.clone(),
-            reason: format!("normalising {}: {e}", song.track),
-        })?;
-        out.push(mel);
+        .enumerate()
+        .map(|(i, s)| SongInfo {
+            track: s.track.clone(),
+            label: s.label,
+            spectrogram: offset + i,
+        })
+        .collect();
+    let chunks = split
+        .chunks
+        .iter()
+        .map(|&(song, start)| ChunkRef { song, start })
+        .collect();
+    let short = ShortSongs {
+        padded: split.padded.len(),
+        dropped: split.dropped.len(),
+    };
+    if let Some(warning) = short.warning(file.chunk_frames) {
+        tracing::warn!("{}: {warning}", task.id);
     }
-    Ok(out.into())
+    ChunkSet::from_chunks(spectrograms.clone(), songs, bands, file.chunk_frames, chunks)
+        .map(|set| set.with_short_songs(short))
+        .map_err(|e| TaskError::Invalid {
+            task: task.id.0.clone(),
+            reason: e.to_string(),
+        })
+}
+
+/// Reads one song's spectrogram and standardises it.
+fn load_normalised(
+    ctx: &Context,
+    task: &Task,
+    song: &SongRef,
+    stats: &NormStats,
+) -> Result<MelSpectrogram, TaskError> {
+    let mut mel = read_mel(ctx, task, &song.features)?;
+    stats.apply(&mut mel).map_err(|e| TaskError::Invalid {
+        task: task.id.0.clone(),
+        reason: format!("normalising {}: {e}", song.track),
+    })?;
+    Ok(mel)
 }

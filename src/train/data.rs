@@ -191,9 +191,10 @@ impl ChunkSet {
         self.short_songs
     }
 
-    /// Input shape of one example: `(bands, frames)`.
-    pub fn example_shape(&self) -> (usize, usize) {
-        (self.bands, self.frames)
+    /// The same set, with the short songs that the chunking behind it padded or dropped.
+    pub fn with_short_songs(mut self, short_songs: ShortSongs) -> Self {
+        self.short_songs = short_songs;
+        self
     }
 
     /// Class label of chunk `index`.

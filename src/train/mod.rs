@@ -48,6 +48,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub mod card;
 pub mod checkpoint;
 pub mod data;
 pub mod evaluate;
@@ -56,6 +57,7 @@ pub mod fit;
 pub mod run;
 pub mod schedule;
 
+pub use card::{ModelCard, Provenance, MODEL_CARD_FORMAT};
 pub use data::{ChunkRef, ChunkSet, ChunkSpec, FoldData, SongInfo};
 pub use evaluate::Classifier;
 pub use fit::{fit, Fitted};

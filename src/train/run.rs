@@ -39,18 +39,9 @@ use super::export::{
 use super::fit::{derive_seed, fit, Stream};
 use super::{EpochMetrics, TestMetrics, TrainConfig, TrainError};
 
-/// Output file names inside a run's directory.
+/// Output file names inside a run's directory (owned by [`crate::layout`]).
 pub mod files {
-    /// The run's description, written before training.
-    pub const RUN: &str = "run.json";
-    /// Checkpoint directory (removed after a successful run).
-    pub const CHECKPOINT: &str = "checkpoint";
-    /// Best-validation weights.
-    pub const WEIGHTS: &str = "best.safetensors";
-    /// Per-epoch metrics.
-    pub const EPOCHS: &str = "epochs.csv";
-    /// Test metrics.
-    pub const TEST: &str = "test.json";
+    pub use crate::layout::files::{CHECKPOINT, EPOCHS, RUN, TEST, WEIGHTS};
 }
 
 /// Which (model, hop, fold) a run is: copied into [`TestMetrics`].

@@ -1,7 +1,7 @@
 //! The stalled-loss learning-rate schedule of the reference implementation, as
 //! a small state machine fed with one mean training loss per epoch.
 //!
-//! Protocol (`reference-protocol.md`, "Training"): keep a reference loss `R`
+//! Protocol (`docs/reference-protocol.md` §Schedule): keep a reference loss `R`
 //! (initially +∞) and a counter. After each epoch, if the epoch's loss is
 //! greater than `R`, increment the counter and stop training once it exceeds
 //! `stop_after` (40). Otherwise, if the counter exceeds `patience` (20),

@@ -22,11 +22,11 @@ pub const QUANTILE_LEVELS: [f64; 5] = [0.0, 0.1, 0.5, 0.9, 1.0];
 
 /// The eight Ballroom classes, sorted by name (the corpus's label order).
 ///
-/// Provenance: copied from `shared/fixtures/ballroom-tempi.tsv`, which summarises
-/// the per-track tempo annotations published with the Ballroom dataset (Gouyon
-/// et al., ISMIR 2004 tempo contest; 698 tracks, the three Rumba folders merged).
-/// Columns there: class, tracks, min, p10, median, p90, max (BPM). That file is
-/// not distributed with tempora, hence this copy.
+/// Provenance: `docs/reference-protocol.md` §Ballroom (per-class track counts
+/// and tempo quantiles, summarised from the per-track tempo annotations
+/// published with the Ballroom dataset; Gouyon et al., ISMIR 2004 tempo
+/// contest; 698 tracks, the three Rumba folders merged). Columns: class,
+/// tracks, min, p10, median, p90, max (BPM).
 pub const CLASSES: [ClassStats; 8] = [
     class("ChaChaCha", 111, [92.0, 117.0, 124.0, 128.0, 136.0], 4),
     class("Jive", 60, [124.0, 136.0, 172.0, 176.0, 180.0], 4),

@@ -1,0 +1,392 @@
+//! The library API for planning and running: a [`Workspace`] is one cache
+//! directory, and everything the command line does is a call on it — load a
+//! spec against a target (profile, dataset override), plan it (device class,
+//! `--only`, `--folds`), run the stale part of a plan on an [`Executor`]
+//! with observers (progress, the run log it keeps itself), freeze a plan to a
+//! file and run one task of a frozen plan by id or key, and read an
+//! experiment's report input back from the cache.
+//!
+//! Every orchestration sequence (source index → judge → context → executor →
+//! log) is written here once; the CLI only parses arguments and prints.
+
+pub mod executor;
+pub mod gc;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::dataset::{Dataset, DatasetError, DatasetSource};
+use crate::device::ComputeDevice;
+use crate::exec::log::{new_log_path, LogError, RunLog};
+use crate::exec::queue::QueueError;
+use crate::exec::runner::{JobContext, JobInfo, Observer, Outcome, Resource, RunnerError};
+use crate::exec::runner::{Summary, Tee};
+use crate::exec::store::{Check, Store, StoreError};
+use crate::features::FeatureConfig;
+use crate::plan::{self, freshness, Freshness, FrozenError, FrozenPlan, Plan, PlanError};
+use crate::plan::{PlanOptions, Task, TaskGraph, TaskId, TaskKind, TaskParams};
+use crate::report::ReportInput;
+use crate::spec::{self, Experiment, SpecError};
+use crate::tasks::{self, Context, TaskError};
+
+pub use executor::{Batch, Executor, LocalExecutor};
+
+/// Why a workspace operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    /// The spec could not be loaded.
+    #[error("{path}: {source}")]
+    Spec {
+        /// The spec file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: SpecError,
+    },
+    /// The dataset (or a `--data` override) could not be read.
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    /// Planning failed.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The cache failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The run log could not be created.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// The job graph is inconsistent.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// The runner could not start.
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
+    /// A frozen plan cannot be used.
+    #[error(transparent)]
+    Frozen(#[from] FrozenError),
+    /// A task failed.
+    #[error(transparent)]
+    Task(#[from] TaskError),
+    /// The plan has no report task (a run restricted with `--only` or `--folds`).
+    #[error("this plan has no report task (a run with --only or --folds reports nothing)")]
+    NoReport,
+}
+
+/// Which experiment to plan: a spec file, one of its profiles, and an
+/// optional dataset that replaces the spec's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecTarget {
+    /// The spec (TOML).
+    pub spec: PathBuf,
+    /// A `[profile.NAME]` of the spec.
+    pub profile: Option<String>,
+    /// A dataset that replaces the spec's (`ballroom:/path`, `folder:/path`, …).
+    pub data: Option<String>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// Tasks the run was asked to compute.
+    pub stale: usize,
+    /// What the executor reported.
+    pub summary: Summary,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// The run log (`None` when nothing was stale).
+    pub log: Option<PathBuf>,
+}
+
+impl RunSummary {
+    /// Whether every task succeeded.
+    pub fn ok(&self) -> bool {
+        self.summary.failed.is_empty()
+    }
+}
+
+/// A cache directory and everything planned and run against it.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    store: Store,
+}
+
+impl Workspace {
+    /// Opens (creating if needed) the cache at `cache`.
+    pub fn open(cache: &Path) -> Result<Self, WorkspaceError> {
+        Ok(Self {
+            store: Store::open(cache)?,
+        })
+    }
+
+    /// The cache.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Loads a spec with its profile, applying the dataset override.
+    pub fn load(&self, target: &SpecTarget) -> Result<Experiment, WorkspaceError> {
+        let experiment =
+            spec::load(&target.spec, target.profile.as_deref()).map_err(|source| {
+                WorkspaceError::Spec {
+                    path: target.spec.clone(),
+                    source,
+                }
+            })?;
+        Ok(match &target.data {
+            Some(data) => experiment.with_dataset(data.parse::<DatasetSource>()?),
+            None => experiment,
+        })
+    }
+
+    /// Plans an experiment and judges every task against the cache (`check`:
+    /// sizes only, or every byte re-hashed).
+    pub fn plan(
+        &self,
+        experiment: Experiment,
+        opts: &PlanOptions,
+        check: Check,
+    ) -> Result<Plan, WorkspaceError> {
+        Ok(plan::prepare(experiment, &self.store, opts, check)?)
+    }
+
+    /// Loads and plans in one call.
+    pub fn plan_spec(
+        &self,
+        target: &SpecTarget,
+        opts: &PlanOptions,
+        check: Check,
+    ) -> Result<Plan, WorkspaceError> {
+        self.plan(self.load(target)?, opts, check)
+    }
+
+    /// The features tasks of every track of a dataset (same keys as in any
+    /// experiment on it), judged against the cache.
+    pub fn plan_features(
+        &self,
+        dataset: Dataset,
+        config: &FeatureConfig,
+    ) -> Result<FeaturesPlan, WorkspaceError> {
+        let mut index = plan::sources::SourceIndex::load(self.store.root());
+        let hashes = index.hash_tracks(&dataset.tracks).map_err(PlanError::from)?;
+        index.save().map_err(PlanError::from)?;
+        let mut graph = TaskGraph::new();
+        for task in plan::build::features_tasks(&dataset, &hashes, config) {
+            graph.insert(task)?;
+        }
+        let judged = freshness::judge(&graph, &self.store, Check::Hashes, None)?;
+        let stale = judged
+            .iter()
+            .filter(|(_, f)| !matches!(f, Freshness::Fresh))
+            .map(|(id, _)| id.clone())
+            .collect();
+        Ok(FeaturesPlan {
+            dataset,
+            graph,
+            stale,
+        })
+    }
+
+    /// Runs the stale tasks of `plan` on `executor`, recording the plan first
+    /// (rerun reasons) unless the executor only reports.
+    pub fn run(
+        &self,
+        plan: &Plan,
+        device: ComputeDevice,
+        executor: &dyn Executor,
+        observers: Vec<Arc<dyn Observer>>,
+        record: bool,
+    ) -> Result<RunSummary, WorkspaceError> {
+        let stale: BTreeSet<TaskId> = plan
+            .graph
+            .tasks()
+            .filter(|t| plan.is_stale(&t.id))
+            .map(|t| t.id.clone())
+            .collect();
+        if record && !stale.is_empty() {
+            plan.save_record()?;
+        }
+        let batch = self.batch(
+            &plan.experiment.name,
+            plan.experiment.profile.clone(),
+            &plan.dataset,
+            &plan.graph,
+            &stale,
+            device,
+        );
+        self.execute(&batch, executor, observers)
+    }
+
+    /// Runs the stale features tasks of a dataset on `executor`.
+    pub fn run_features(
+        &self,
+        plan: &FeaturesPlan,
+        executor: &dyn Executor,
+        observers: Vec<Arc<dyn Observer>>,
+    ) -> Result<RunSummary, WorkspaceError> {
+        let batch = self.batch(
+            &format!("features of {}", plan.dataset.name),
+            None,
+            &plan.dataset,
+            &plan.graph,
+            &plan.stale,
+            ComputeDevice::Cpu,
+        );
+        self.execute(&batch, executor, observers)
+    }
+
+    fn batch(
+        &self,
+        experiment: &str,
+        profile: Option<String>,
+        dataset: &Dataset,
+        graph: &TaskGraph,
+        stale: &BTreeSet<TaskId>,
+        device: ComputeDevice,
+    ) -> Batch {
+        Batch {
+            experiment: experiment.to_string(),
+            profile,
+            context: Arc::new(self.context(dataset.clone(), device)),
+            tasks: graph
+                .tasks()
+                .filter(|t| stale.contains(&t.id))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// What tasks compute with.
+    pub fn context(&self, dataset: Dataset, device: ComputeDevice) -> Context {
+        Context {
+            store: self.store.clone(),
+            dataset,
+            device,
+        }
+    }
+
+    /// Runs a batch with the run log attached to the observers.
+    fn execute(
+        &self,
+        batch: &Batch,
+        executor: &dyn Executor,
+        mut observers: Vec<Arc<dyn Observer>>,
+    ) -> Result<RunSummary, WorkspaceError> {
+        let clock = Instant::now();
+        if batch.tasks.is_empty() {
+            return Ok(RunSummary {
+                stale: 0,
+                summary: Summary::default(),
+                seconds: 0.0,
+                log: None,
+            });
+        }
+        let log = Arc::new(RunLog::create(&new_log_path(&self.store.logs_dir()))?);
+        log.note(
+            "run_start",
+            json!({ "experiment": batch.experiment, "profile": batch.profile, "tasks": batch.tasks.len() }),
+        );
+        observers.push(log.clone());
+        let summary = executor.execute(batch, Arc::new(Tee(observers)))?;
+        log.note(
+            "run_end",
+            json!({ "computed": summary.computed, "reused": summary.reused,
+                    "failed": summary.failed.len(), "skipped": summary.skipped }),
+        );
+        Ok(RunSummary {
+            stale: batch.tasks.len(),
+            summary,
+            seconds: clock.elapsed().as_secs_f64(),
+            log: Some(log.path().to_path_buf()),
+        })
+    }
+
+    /// Freezes `plan` into the cache (`frozen/`), returning the file.
+    pub fn freeze(&self, plan: &Plan) -> Result<PathBuf, WorkspaceError> {
+        let frozen = FrozenPlan::of(plan);
+        let path = self.store.layout().frozen_plan(
+            &plan.experiment.name,
+            plan.experiment.profile.as_deref(),
+            &frozen.hash(),
+        );
+        frozen.save(&path)?;
+        Ok(path)
+    }
+
+    /// Runs one task of a frozen plan, by id or key, in this process: the key
+    /// is derived anew and must match, inputs are read from the cache
+    /// (verified), the output is published atomically (a valid entry
+    /// published first by another process is kept).
+    pub fn run_frozen_task(
+        &self,
+        frozen: &FrozenPlan,
+        selector: &str,
+        device: ComputeDevice,
+        observer: Arc<dyn Observer>,
+    ) -> Result<(Task, Outcome), WorkspaceError> {
+        let task = frozen.task(selector)?;
+        let ctx = self.context(frozen.dataset.clone(), device);
+        let info = JobInfo {
+            id: task.id.0.clone(),
+            label: task.id.0.clone(),
+            resource: if task.wants_gpu() {
+                Resource::Gpu
+            } else {
+                Resource::Cpu
+            },
+        };
+        observer.started(&info);
+        let clock = Instant::now();
+        let result = tasks::run_task(&ctx, &task, &JobContext::new(info.clone(), observer.clone()));
+        let shown = result.as_ref().map(|o| *o).map_err(|e| e.to_string());
+        observer.finished(&info, &shown, clock.elapsed().as_secs_f64());
+        Ok((task, result?))
+    }
+
+    /// The report input the plan's report entry holds (e.g. right after a run
+    /// computed it, while the plan still judges it stale).
+    pub fn report_entry(&self, plan: &Plan) -> Result<ReportInput, WorkspaceError> {
+        let task = plan
+            .graph
+            .of_kind(TaskKind::Report)
+            .next()
+            .ok_or(WorkspaceError::NoReport)?;
+        Ok(tasks::report::read_input(&self.store, &task.key)?)
+    }
+
+    /// The report input of `plan` from the cache: the report entry when it is
+    /// fresh, else gathered from the finished train entries (a partial report).
+    pub fn report_input(&self, plan: &Plan) -> Result<ReportInput, WorkspaceError> {
+        let task = plan
+            .graph
+            .of_kind(TaskKind::Report)
+            .next()
+            .ok_or(WorkspaceError::NoReport)?;
+        if matches!(plan.freshness.get(&task.id), Some(Freshness::Fresh)) {
+            return Ok(tasks::report::read_input(&self.store, &task.key)?);
+        }
+        let TaskParams::Report(params) = &task.params else {
+            return Err(PlanError::Internal(format!("{} has no report parameters", task.id)).into());
+        };
+        let trains: Vec<_> = plan
+            .graph
+            .of_kind(TaskKind::Train)
+            .filter(|t| matches!(plan.freshness.get(&t.id), Some(Freshness::Fresh)))
+            .map(|t| t.key)
+            .collect();
+        Ok(tasks::report::gather(&self.store, params, &trains)?)
+    }
+}
+
+/// The features tasks of a dataset, judged against the cache.
+#[derive(Debug, Clone)]
+pub struct FeaturesPlan {
+    /// The dataset.
+    pub dataset: Dataset,
+    /// One features task per track.
+    pub graph: TaskGraph,
+    /// The tasks not cached.
+    pub stale: BTreeSet<TaskId>,
+}
