@@ -326,7 +326,7 @@ fn two_concurrent_runs_compute_every_task_once_and_gc_cleans_up() {
     let outcomes = outcomes(&cache);
     assert_eq!(
         outcomes.len(),
-        66,
+        65,
         "every task of the tiny plan ran or was reused: {outcomes:?}"
     );
     for (id, seen) in &outcomes {
@@ -334,7 +334,7 @@ fn two_concurrent_runs_compute_every_task_once_and_gc_cleans_up() {
         assert_eq!(computed, 1, "{id} was computed {computed} times: {seen:?}");
     }
 
-    // A changed protocol leaves the old train, aggregate and report entries unreferenced.
+    // A changed protocol leaves the old train and report entries unreferenced.
     let changed = tiny_spec(dir.path(), 2);
     let rerun = tempora(
         &[
