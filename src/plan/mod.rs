@@ -81,6 +81,7 @@ pub mod key;
 pub mod record;
 pub mod sources;
 pub mod task;
+pub mod versions;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
