@@ -52,7 +52,7 @@ if guard; then
     echo "demo FAILED: a code change went unnoticed" >&2; exit 1
 fi
 if grep -q "task kind(s) train changed" "$log"; then
-    sed -n '/the code of task kind/,/When unsure/p' "$log"
+    sed -n '/the code of task kind/,/record: (/p' "$log"
     echo "failed naming train (and only train), as it should: demo OK"
 else
     cat "$log"; echo "demo FAILED: the guard failed without naming train alone" >&2; exit 1
