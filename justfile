@@ -30,6 +30,11 @@ test: build
     cargo fmt --check
     cargo test --release --locked --lib --bins --tests --no-fail-fast -- --test-threads 2
 
+# The code-version guard at work on a copy of the crate: a comment edit passes,
+# a changed constant fails naming `train` (a few minutes).
+code-change-demo:
+    scripts/code-change-demo.sh
+
 # Lints, warnings as errors.
 lint:
     cargo clippy --release --locked --all-targets -- -D warnings

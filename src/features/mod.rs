@@ -57,10 +57,6 @@ pub use npy::write_npy;
 pub use spectrogram::Extractor;
 pub use window::cosine_sum_window;
 
-/// Bump whenever the numbers [`mel_spectrogram`] produces change for the same input:
-/// it is part of every feature cache key.
-pub const FEATURE_CODE_VERSION: u32 = 1;
-
 /// Why features or statistics could not be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum FeatureError {

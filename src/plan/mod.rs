@@ -73,6 +73,8 @@
 //! - [`dot`], [`json`]: `--dot` and `--json` output.
 
 pub mod build;
+#[cfg(test)]
+pub mod code_digest;
 pub mod dot;
 pub mod estimate;
 pub mod freshness;

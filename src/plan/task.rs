@@ -62,7 +62,7 @@ impl TaskKind {
     /// The version of the code that computes this kind (part of every key;
     /// see [`super::versions`] for how it cannot go stale).
     pub fn code_version(self) -> u32 {
-        super::versions::code_version(self)
+        super::versions::code_version(self.name())
     }
 }
 

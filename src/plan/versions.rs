@@ -1,11 +1,192 @@
-//! Code versions of the task kinds (placeholder until the digest guard lands).
+//! Task code versions, and the guard that keeps them from going stale.
+//!
+//! Every task key covers its kind's code version, so bumping a version makes
+//! the cache recompute that kind (and, through upstream keys, everything
+//! downstream of it). A version that is not bumped when the code changes
+//! serves results of older code as if they were current; a version bumped on
+//! every edit throws away days of training over a comment. So the version is
+//! decided by a person, but never forgotten:
+//!
+//! - `build.rs` digests the code each kind runs (the sources listed in
+//!   `src/plan/code_digest.rs`), ignoring comments, formatting and
+//!   `#[cfg(test)]` items ([`BUILT`]);
+//! - [`RECORDED`] holds, per kind, the version that enters task keys and the
+//!   digest of the code that version stands for;
+//! - the test `every_kind_code_change_is_recorded` fails, naming each kind,
+//!   until every changed digest is recorded: with a version bump when the
+//!   change alters what the kind computes (any output byte), without one when
+//!   it is result-neutral (a refactor, a rename). When unsure, bump: a rerun
+//!   costs time, a stale result costs correctness.
 
-use super::task::TaskKind;
+/// The digest of each kind's code in this build (from `build.rs`), by kind name.
+pub const BUILT: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/code_digests.rs"));
 
-/// The version of the code that computes `kind`.
-pub fn code_version(kind: TaskKind) -> u32 {
-    match kind {
-        TaskKind::Features => crate::features::FEATURE_CODE_VERSION,
-        _ => 1,
+/// Per kind: its name, the code version that enters its task keys, and the
+/// digest of the code that version was recorded for.
+pub const RECORDED: &[(&str, u32, &str)] = &[
+    (
+        "features",
+        1,
+        "8f33a94bfb845152fd98543861df4907613fbc19df3e7b778c277b019fadb42b",
+    ),
+    (
+        "norm",
+        1,
+        "efe3815cc0af107ed6b1c97d1a1890becf89d90998097f6e84f00380058c1b81",
+    ),
+    (
+        "chunks",
+        1,
+        "e84715f7347fd00022bc62162cf23ce4e02261c3ca3fed6346b8bc0a8a3651eb",
+    ),
+    // train v2: entries hold the model card (`model.json`).
+    (
+        "train",
+        2,
+        "e1c228c00723f2fab9d81931241ae55f41b80e95568d2cf1e06bec52180161b2",
+    ),
+    // report v2: gathered from the train entries (no aggregate kind); a
+    // missing filter tensor is an error, not an empty plot.
+    (
+        "report",
+        2,
+        "16bd05bfecc1b3016865829646eb714c700b9880843035a16d004f2537d8db44",
+    ),
+];
+
+/// The code version of the kind named `kind` (part of every key of its tasks).
+///
+/// # Panics
+///
+/// When `kind` is not in [`RECORDED`] (a test checks every `TaskKind` is).
+pub fn code_version(kind: &str) -> u32 {
+    RECORDED
+        .iter()
+        .find(|(name, _, _)| *name == kind)
+        .map(|&(_, version, _)| version)
+        .unwrap_or_else(|| panic!("no code version recorded for task kind {kind:?}"))
+}
+
+/// The digest of the kind's code in this build.
+pub fn built_digest(kind: &str) -> Option<&'static str> {
+    BUILT
+        .iter()
+        .find(|(name, _)| *name == kind)
+        .map(|&(_, d)| d)
+}
+
+/// A kind whose code changed since its digest was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeChange {
+    /// The kind's name.
+    pub kind: &'static str,
+    /// Its recorded version.
+    pub version: u32,
+    /// The recorded digest (`None`: the kind has no entry in [`RECORDED`]).
+    pub recorded: Option<&'static str>,
+    /// The digest of this build.
+    pub built: &'static str,
+}
+
+/// The kinds whose built digest differs from the recorded one.
+pub fn unrecorded_changes() -> Vec<CodeChange> {
+    BUILT
+        .iter()
+        .filter_map(|&(kind, built)| {
+            let entry = RECORDED.iter().find(|(name, _, _)| *name == kind);
+            match entry {
+                Some(&(_, _, recorded)) if recorded == built => None,
+                Some(&(_, version, recorded)) => Some(CodeChange {
+                    kind,
+                    version,
+                    recorded: Some(recorded),
+                    built,
+                }),
+                None => Some(CodeChange {
+                    kind,
+                    version: 0,
+                    recorded: None,
+                    built,
+                }),
+            }
+        })
+        .collect()
+}
+
+/// What the guard test says about `changes`: each kind, and exactly what to
+/// do about it.
+pub fn guard_message(changes: &[CodeChange]) -> String {
+    let names: Vec<&str> = changes.iter().map(|c| c.kind).collect();
+    let mut text = format!(
+        "the code of task kind(s) {} changed since it was recorded in src/plan/versions.rs \
+         (RECORDED; each kind's sources: KIND_SOURCES in src/plan/code_digest.rs).\n\
+         For EACH kind below, replace its entry in RECORDED with ONE of its two lines:\n\
+         - bump: the change alters what the kind computes (any output byte: values, float \
+         rounding, file layout, JSON fields); its cached results and everything downstream \
+         are recomputed;\n\
+         - record: the change is result-neutral (refactor, rename, error text, bit-identical \
+         speed-up); cached results stay valid.\n\
+         When unsure, bump: a rerun costs time, a stale result costs correctness.\n",
+        names.join(", ")
+    );
+    for c in changes {
+        let (kind, new) = (c.kind, c.built);
+        text.push_str(&format!(
+            "\n  {kind} (recorded: v{}, digest {}):\n    bump:   (\"{kind}\", {}, \"{new}\"),\n    \
+             record: (\"{kind}\", {}, \"{new}\"),\n",
+            c.version,
+            c.recorded.unwrap_or("none"),
+            c.version + 1,
+            c.version.max(1),
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::TaskKind;
+
+    #[test]
+    fn every_kind_code_change_is_recorded() {
+        let changes = unrecorded_changes();
+        assert!(changes.is_empty(), "{}", guard_message(&changes));
+    }
+
+    #[test]
+    fn every_task_kind_has_a_version_and_a_digest() {
+        let names = |it: &mut dyn Iterator<Item = &'static str>| it.collect::<Vec<_>>();
+        let kinds = names(&mut TaskKind::ALL.iter().map(|k| k.name()));
+        assert_eq!(names(&mut RECORDED.iter().map(|r| r.0)), kinds);
+        assert_eq!(names(&mut BUILT.iter().map(|b| b.0)), kinds);
+        for kind in TaskKind::ALL {
+            assert!(code_version(kind.name()) >= 1);
+            assert_eq!(built_digest(kind.name()).map(str::len), Some(64));
+        }
+    }
+
+    #[test]
+    fn the_guard_message_names_each_kind_and_both_remedies() {
+        let changes = [
+            CodeChange {
+                kind: "train",
+                version: 3,
+                recorded: Some("aaaa"),
+                built: "bbbb",
+            },
+            CodeChange {
+                kind: "norm",
+                version: 1,
+                recorded: Some("cccc"),
+                built: "dddd",
+            },
+        ];
+        let text = guard_message(&changes);
+        assert!(text.contains("kind(s) train, norm changed"), "{text}");
+        assert!(text.contains("(\"train\", 4, \"bbbb\"),"), "{text}");
+        assert!(text.contains("(\"train\", 3, \"bbbb\"),"), "{text}");
+        assert!(text.contains("(\"norm\", 2, \"dddd\"),"), "{text}");
+        assert!(text.contains("result-neutral"), "{text}");
     }
 }
