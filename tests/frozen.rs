@@ -102,7 +102,11 @@ fn entry_files(workspace: &Workspace, kind: TaskKind, key: &str) -> BTreeMap<Str
 fn a_task_run_by_key_in_another_process_equals_the_local_executors_entry() {
     let local_dir = tempfile::tempdir().expect("temp dir");
     let (local, plan) = planned(local_dir.path(), &PlanOptions::default());
-    run_kinds(&local, &plan, &[TaskKind::Features, TaskKind::Norm, TaskKind::Chunks]);
+    run_kinds(
+        &local,
+        &plan,
+        &[TaskKind::Features, TaskKind::Norm, TaskKind::Chunks],
+    );
 
     let other_dir = tempfile::tempdir().expect("temp dir");
     let (other, plan_b) = planned(other_dir.path(), &PlanOptions::default());
@@ -140,11 +144,22 @@ fn two_processes_publishing_one_frozen_task_leave_one_valid_entry() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (workspace, plan) = planned(dir.path(), &PlanOptions::default());
     let frozen = workspace.freeze(&plan).expect("freeze");
-    let task = plan.graph.of_kind(TaskKind::Features).next().expect("features");
+    let task = plan
+        .graph
+        .of_kind(TaskKind::Features)
+        .next()
+        .expect("features");
     let cache = workspace.store().root().to_path_buf();
     let spawn = || {
         Command::new(BIN)
-            .args(["exec-task", "--device", "cpu", "--task", &task.id.0, "--plan"])
+            .args([
+                "exec-task",
+                "--device",
+                "cpu",
+                "--task",
+                &task.id.0,
+                "--plan",
+            ])
             .arg(&frozen)
             .arg("--cache")
             .arg(&cache)
@@ -158,7 +173,11 @@ fn two_processes_publishing_one_frozen_task_leave_one_valid_entry() {
         .into_iter()
         .map(|c| {
             let out = c.wait_with_output().expect("child ends");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             String::from_utf8_lossy(&out.stdout)
                 .split_whitespace()
                 .next()
@@ -213,7 +232,13 @@ fn a_train_entry_alone_classifies_new_audio() {
     };
     let (workspace, plan) = planned(dir.path(), &opts);
     let run = workspace
-        .run(&plan, ComputeDevice::Cpu, &LocalExecutor::all_cores(Mode::Run), vec![], true)
+        .run(
+            &plan,
+            ComputeDevice::Cpu,
+            &LocalExecutor::all_cores(Mode::Run),
+            vec![],
+            true,
+        )
         .expect("run");
     assert!(run.ok(), "{:?}", run.summary.failed);
     let train = plan.graph.of_kind(TaskKind::Train).next().expect("train");

@@ -124,9 +124,7 @@ fn a_changed_model_invalidates_exactly_its_tasks_and_the_collectors() {
         .collect();
     let expected: BTreeSet<String> = before
         .keys()
-        .filter(|id| {
-            id.starts_with("train/P-net/") || id.starts_with("report/")
-        })
+        .filter(|id| id.starts_with("train/P-net/") || id.starts_with("report/"))
         .cloned()
         .collect();
     assert_eq!(changed, expected.iter().collect());

@@ -152,7 +152,11 @@ pub fn execute(args: &RunArgs, device: ComputeDevice) -> anyhow::Result<RunOutco
             ExitCode::from(1)
         },
         failed: s.failed.len(),
-        ran: if args.dry_run { 0 } else { s.computed + s.reused },
+        ran: if args.dry_run {
+            0
+        } else {
+            s.computed + s.reused
+        },
         plan,
         workspace,
         report,

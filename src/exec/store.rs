@@ -307,7 +307,7 @@ impl Store {
     }
 
     fn lock_path(&self, kind: &str, key: &str) -> PathBuf {
-self.layout.lock(kind, key)
+        self.layout.lock(kind, key)
     }
 
     /// Directory for per-run logs.
@@ -520,11 +520,7 @@ self.layout.lock(kind, key)
         };
         let work = self.work_dir(kind, key);
         if work.exists() {
-            move_to_trash(
-                &work,
-                &self.layout.trash(),
-                &format!("work-{kind}-{key}"),
-            )?;
+            move_to_trash(&work, &self.layout.trash(), &format!("work-{kind}-{key}"))?;
         }
         Ok(true)
     }

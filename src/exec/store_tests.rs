@@ -218,7 +218,9 @@ fn publishing_never_replaces_a_valid_entry_published_meanwhile() {
     let to = store.entry_dir("features", &k).expect("dir");
     fs::create_dir_all(to.parent().expect("kind dir")).expect("mkdir");
     fs::rename(&from, &to).expect("move the entry in");
-    let kept = pending.publish("features t9", BTreeMap::new()).expect("publish");
+    let kept = pending
+        .publish("features t9", BTreeMap::new())
+        .expect("publish");
     assert_eq!(kept, theirs);
     assert_eq!(
         store.read_output("features", &k, "mel.f32").expect("read"),

@@ -195,7 +195,11 @@ impl FrozenPlan {
             .or_else(by_key)
             .ok_or_else(|| FrozenError::NoSuchTask(selector.to_string()))?;
         for dep in &frozen.deps {
-            if !self.tasks.iter().any(|t| t.id == dep.id && t.key == dep.key) {
+            if !self
+                .tasks
+                .iter()
+                .any(|t| t.id == dep.id && t.key == dep.key)
+            {
                 return Err(FrozenError::MissingDep {
                     id: frozen.id.clone(),
                     dep: dep.id.clone(),

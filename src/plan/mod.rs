@@ -97,11 +97,11 @@ use crate::spec::Experiment;
 
 pub use build::{build, DeviceClass, PlanOptions};
 pub use freshness::{Freshness, StaleReason};
+pub use frozen::{FrozenError, FrozenPlan};
 pub use graph::TaskGraph;
 pub use key::{Key, KEY_VERSION};
-pub use record::PlanRecord;
-pub use frozen::{FrozenError, FrozenPlan};
 pub use params::TaskParams;
+pub use record::PlanRecord;
 pub use task::{Dep, Locator, Task, TaskId, TaskKind};
 
 /// Why an experiment could not be planned.

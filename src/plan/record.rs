@@ -15,8 +15,8 @@ use crate::exec::store::{write_atomic, StoreError};
 
 use super::graph::TaskGraph;
 use super::key::Key;
-use crate::spec::canonical_json;
 use super::task::TaskId;
+use crate::spec::canonical_json;
 
 /// Bump when the record format changes (an old record is then ignored).
 const RECORD_VERSION: u32 = 1;

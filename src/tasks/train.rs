@@ -109,7 +109,9 @@ fn model_card(task: &Task, p: &TrainParams, normalisation: NormStats) -> ModelCa
                 .map(|k| (k.name().to_string(), k.code_version()))
                 .collect(),
             train: p.train.clone(),
-            device: crate::spec::canonical_json(&p.device).trim_matches('"').to_string(),
+            device: crate::spec::canonical_json(&p.device)
+                .trim_matches('"')
+                .to_string(),
         },
     }
 }
@@ -132,7 +134,14 @@ fn fold_data(
     let mut offset = 0;
     let mut sets = Vec::with_capacity(3);
     for split in splits {
-        sets.push(chunk_set(task, &spectrograms, split, offset, chunks, bands)?);
+        sets.push(chunk_set(
+            task,
+            &spectrograms,
+            split,
+            offset,
+            chunks,
+            bands,
+        )?);
         offset += split.songs.len();
     }
     let test = sets.pop();
@@ -178,12 +187,18 @@ fn chunk_set(
     if let Some(warning) = short.warning(file.chunk_frames) {
         tracing::warn!("{}: {warning}", task.id);
     }
-    ChunkSet::from_chunks(spectrograms.clone(), songs, bands, file.chunk_frames, chunks)
-        .map(|set| set.with_short_songs(short))
-        .map_err(|e| TaskError::Invalid {
-            task: task.id.0.clone(),
-            reason: e.to_string(),
-        })
+    ChunkSet::from_chunks(
+        spectrograms.clone(),
+        songs,
+        bands,
+        file.chunk_frames,
+        chunks,
+    )
+    .map(|set| set.with_short_songs(short))
+    .map_err(|e| TaskError::Invalid {
+        task: task.id.0.clone(),
+        reason: e.to_string(),
+    })
 }
 
 /// Reads one song's spectrogram and standardises it.

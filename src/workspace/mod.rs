@@ -128,13 +128,12 @@ impl Workspace {
 
     /// Loads a spec with its profile, applying the dataset override.
     pub fn load(&self, target: &SpecTarget) -> Result<Experiment, WorkspaceError> {
-        let experiment =
-            spec::load(&target.spec, target.profile.as_deref()).map_err(|source| {
-                WorkspaceError::Spec {
-                    path: target.spec.clone(),
-                    source,
-                }
-            })?;
+        let experiment = spec::load(&target.spec, target.profile.as_deref()).map_err(|source| {
+            WorkspaceError::Spec {
+                path: target.spec.clone(),
+                source,
+            }
+        })?;
         Ok(match &target.data {
             Some(data) => experiment.with_dataset(data.parse::<DatasetSource>()?),
             None => experiment,
@@ -170,7 +169,9 @@ impl Workspace {
         config: &FeatureConfig,
     ) -> Result<FeaturesPlan, WorkspaceError> {
         let mut index = plan::sources::SourceIndex::load(self.store.root());
-        let hashes = index.hash_tracks(&dataset.tracks).map_err(PlanError::from)?;
+        let hashes = index
+            .hash_tracks(&dataset.tracks)
+            .map_err(PlanError::from)?;
         index.save().map_err(PlanError::from)?;
         let mut graph = TaskGraph::new();
         for task in plan::build::features_tasks(&dataset, &hashes, config) {
@@ -339,7 +340,11 @@ impl Workspace {
         };
         observer.started(&info);
         let clock = Instant::now();
-        let result = tasks::run_task(&ctx, &task, &JobContext::new(info.clone(), observer.clone()));
+        let result = tasks::run_task(
+            &ctx,
+            &task,
+            &JobContext::new(info.clone(), observer.clone()),
+        );
         let shown = result.as_ref().map(|o| *o).map_err(|e| e.to_string());
         observer.finished(&info, &shown, clock.elapsed().as_secs_f64());
         Ok((task, result?))
@@ -368,7 +373,9 @@ impl Workspace {
             return Ok(tasks::report::read_input(&self.store, &task.key)?);
         }
         let TaskParams::Report(params) = &task.params else {
-            return Err(PlanError::Internal(format!("{} has no report parameters", task.id)).into());
+            return Err(
+                PlanError::Internal(format!("{} has no report parameters", task.id)).into(),
+            );
         };
         let trains: Vec<_> = plan
             .graph
