@@ -13,6 +13,7 @@ use std::time::Instant;
 use burn::backend::NdArray;
 use burn::tensor::{Tensor, TensorData};
 
+use crate::dataset::folds::fold_sizes;
 use crate::dataset::{Dataset, TrackSource};
 use crate::features::FeatureConfig;
 use crate::model::fused::{filter_bank, BankLayout};
@@ -65,7 +66,8 @@ pub fn song_frames(dataset: &Dataset, features: &FeatureConfig) -> Vec<usize> {
 
 /// Upper-bound FLOPs of one (model, hop, fold) training task: every epoch
 /// trains on the training chunks and evaluates the validation chunks, then the
-/// test chunks are evaluated once.
+/// test chunks are evaluated once. Song counts per part are the mean over the
+/// folds of [`fold_sizes`], so the tasks of all folds add up exactly.
 pub fn train_flops(
     arch: &ArchConfig,
     train: &TrainConfig,
@@ -77,15 +79,25 @@ pub fn train_flops(
         .iter()
         .map(|&l| (l.saturating_sub(arch.frames) / hop.max(1)) as f64)
         .sum();
-    let songs = frames.len().max(1) as f64;
-    let per_song = chunks / songs;
-    // The reference split: test = one fold, validation = a tenth of the rest.
-    let test = (songs / folds.max(1) as f64).floor();
-    let validation = ((songs - test) / 10.0).floor();
-    let training = songs - test - validation;
+    let per_song = chunks / frames.len().max(1) as f64;
+    let (training, validation, test) = mean_fold_sizes(frames.len(), folds);
     let f = forward_flops(arch);
     let epoch = per_song * (training * f * TRAIN_STEP_FORWARD_MULTIPLE + validation * f);
     train.epochs as f64 * epoch + per_song * test * f
+}
+
+/// Mean (training, validation, test) song counts of one fold.
+fn mean_fold_sizes(songs: usize, folds: usize) -> (f64, f64, f64) {
+    let n = folds.max(1) as f64;
+    (0..folds)
+        .map(|k| fold_sizes(songs, folds, k))
+        .fold((0.0, 0.0, 0.0), |(tr, va, te), s| {
+            (
+                tr + s.train as f64 / n,
+                va + s.validation as f64 / n,
+                te + s.test as f64 / n,
+            )
+        })
 }
 
 /// How fast a device computes, and where the figure comes from.
@@ -213,6 +225,24 @@ mod tests {
     fn forward_flops_count_every_multiply_add() {
         let macs = 5.0 * 40.0 * 245.0 * 6.0 + 50.0 * 8.0;
         assert_eq!(forward_flops(&one_filter_net()), 2.0 * macs);
+    }
+
+    /// 200 songs in 3 folds: test 67/67/66, validation 66, training 67/67/68 —
+    /// not the tenth of the rest the estimate once assumed.
+    #[test]
+    fn train_flops_use_the_fold_sizes_of_the_split() {
+        let arch = one_filter_net();
+        let train = TrainConfig {
+            epochs: 2,
+            ..TrainConfig::default()
+        };
+        let frames = vec![arch.frames + 10; 200];
+        let per_song = 10.0;
+        let f = forward_flops(&arch);
+        let (training, validation, test) = (202.0 / 3.0, 66.0, 200.0 / 3.0);
+        let want = 2.0 * per_song * (training * f * 3.0 + validation * f) + per_song * test * f;
+        let got = train_flops(&arch, &train, &frames, 1, 3);
+        assert!((got - want).abs() <= 1e-9 * want, "{got} vs {want}");
     }
 
     #[test]
