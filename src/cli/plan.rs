@@ -8,10 +8,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use tempora::calibration::{self, Calibration};
 use tempora::dataset::DatasetSource;
 use tempora::device::{ComputeDevice, DeviceChoice};
 use tempora::exec::store::{Check, Probe, Store};
-use tempora::plan::estimate::{self, Calibration};
+use tempora::plan::estimate;
 use tempora::plan::{self, Freshness, Locator, Plan, PlanOptions, TaskId, TaskKind};
 use tempora::spec;
 
@@ -262,14 +263,19 @@ fn model_table(plan: &Plan, store: &Store, device: ComputeDevice) -> String {
     ));
     match calibration(plan, store, &flops, device) {
         Some(cal) => out.push_str(&format!(
-            "time on {}: ≈ {} at {:.2} GFLOP/s ({})\n",
-            cal.device,
+            "time on {}: ≈ {} at {:.2} GFLOP/s (measured with {}; {})\n",
+            cal.label,
             estimate::human_seconds(total / cal.flops_per_second.max(1.0)),
             cal.flops_per_second / 1e9,
-            cal.source,
+            cal.measured_with,
+            cal.when_utc(),
         )),
+        None if device == ComputeDevice::Cpu => {
+            out.push_str("time on cpu: unknown; run `tempora calibrate` for a time estimate\n")
+        }
         None => out.push_str(&format!(
-            "time on {}: unknown until one training task has run there\n",
+            "time on {}: unknown until one training task has run there \
+             (`tempora calibrate` measures the CPU only)\n",
             device_words(device)
         )),
     }
@@ -294,8 +300,8 @@ pub fn training_seconds_to_run(
 }
 
 /// A rate measured on the cached train tasks of this plan (their recorded
-/// seconds against the same upper-bound FLOPs), else for the CPU a
-/// micro-benchmark, else none.
+/// seconds against the same upper-bound FLOPs), else the one `tempora
+/// calibrate` cached for `device`, else none. Runs no kernel.
 fn calibration(
     plan: &Plan,
     store: &Store,
@@ -319,15 +325,17 @@ fn calibration(
     }
     if tasks > 0 && seconds > 0.0 {
         return Some(Calibration {
-            device: device_words(device),
+            device,
+            label: device_words(device),
             flops_per_second: done_flops / seconds,
-            source: format!("measured on {tasks} cached training tasks"),
+            measured_with: format!("{tasks} cached training tasks"),
+            when: calibration::now(),
         });
     }
-    match device {
-        ComputeDevice::Cpu => Some(estimate::cpu_micro_benchmark()),
-        ComputeDevice::Cuda(_) => None,
-    }
+    Calibration::load(store.root(), device).unwrap_or_else(|err| {
+        eprintln!("plan: {err}");
+        None
+    })
 }
 
 /// `11608` → `11,608`.

@@ -1,23 +1,17 @@
 //! Cost estimates for `tempora plan`: floating-point operations per training
-//! task from its [`ArchConfig`] and the expected chunk counts, and time per
-//! device from a calibration.
+//! task from its [`ArchConfig`] and the expected chunk counts. Nothing here
+//! runs a kernel: turning FLOPs into time takes a rate measured elsewhere
+//! ([`crate::calibration`]).
 //!
 //! These are estimates, labelled as such: song lengths of audio files are
 //! taken as [`NOMINAL_FILE_SECONDS`] (no file is decoded to plan), training is
 //! counted for every epoch (early stopping only shortens it), and a backward
 //! pass is counted as twice a forward pass.
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use burn::backend::NdArray;
-use burn::tensor::{Tensor, TensorData};
-
 use crate::dataset::folds::fold_sizes;
 use crate::dataset::{Dataset, TrackSource};
 use crate::features::FeatureConfig;
-use crate::model::fused::{filter_bank, BankLayout};
-use crate::model::{paper, ArchConfig};
+use crate::model::ArchConfig;
 use crate::train::TrainConfig;
 
 /// Assumed length of an audio file when planning (Ballroom excerpts are ≈ 30 s).
@@ -98,77 +92,6 @@ fn mean_fold_sizes(songs: usize, folds: usize) -> (f64, f64, f64) {
                 te + s.test as f64 / n,
             )
         })
-}
-
-/// How fast a device computes, and where the figure comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Calibration {
-    /// The device, in words.
-    pub device: String,
-    /// Sustained floating-point operations per second.
-    pub flops_per_second: f64,
-    /// How it was measured.
-    pub source: String,
-}
-
-/// Examples per timed forward pass: enough to keep every core busy, few
-/// enough that `plan` stays fast (each pass takes a few milliseconds).
-const CAL_BATCH: usize = 8;
-/// Timed repetitions (the fastest counts), after one untimed.
-const CAL_REPS: usize = 2;
-
-/// Measures this CPU (every core, as training uses them) on the models' hot
-/// loop: the fused filter-bank forward of the paper's P-net bank on a few
-/// examples. Training steps add a cheap backward but the estimate counts it as
-/// twice the forward, and the CBMI baselines run the generic path (a matrix
-/// product per convolution), several times slower than this: labelled an
-/// estimate.
-pub fn cpu_micro_benchmark() -> Calibration {
-    type Cpu = NdArray<f32>;
-    let arch = paper::p_net(1);
-    let bank = &arch.banks[0];
-    let (bands, frames) = (arch.bands, arch.frames);
-    let layout = Arc::new(
-        BankLayout::new(&bank.groups, bank.pool_freq, bands, frames)
-            .expect("the paper's P-net bank is valid"),
-    );
-    let device = Default::default();
-    let wave = |n: usize, scale: f32| -> Vec<f32> {
-        (0..n)
-            .map(|i| (((i * 7919) % 1000) as f32 / 500.0 - 1.0) * scale)
-            .collect()
-    };
-    let x = Tensor::<Cpu, 3>::from_data(
-        TensorData::new(
-            wave(CAL_BATCH * bands * frames, 1.0),
-            [CAL_BATCH, bands, frames],
-        ),
-        &device,
-    );
-    let weight = Tensor::<Cpu, 1>::from_data(
-        TensorData::new(wave(layout.taps(), 0.1), [layout.taps()]),
-        &device,
-    );
-    let bias = Tensor::<Cpu, 1>::zeros([layout.filters()], &device);
-    let seconds = (0..=CAL_REPS)
-        .map(|_| {
-            let clock = Instant::now();
-            let y = filter_bank(x.clone(), weight.clone(), bias.clone(), &layout);
-            std::hint::black_box(y.into_data());
-            clock.elapsed().as_secs_f64()
-        })
-        .skip(1)
-        .fold(f64::INFINITY, f64::min)
-        .max(1e-9);
-    let flops = layout.forward_flops(bands, frames) as f64 * CAL_BATCH as f64;
-    let threads = rayon::current_num_threads();
-    Calibration {
-        device: format!("cpu ×{threads}"),
-        flops_per_second: flops / seconds,
-        source: "the fused filter-bank forward measured now; the baselines' generic \
-                 path runs far slower, so their share is underestimated"
-            .into(),
-    }
 }
 
 /// Formats FLOPs with an SI prefix (`1.2 TFLOP`).
