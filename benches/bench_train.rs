@@ -90,11 +90,20 @@ where
     Ok((steps * BATCH) as f64 / started.elapsed().as_secs_f64())
 }
 
-fn torch_available() -> bool {
-    Command::new("python3")
+/// Why PyTorch cannot be compared (`None` when `python3 -c "import torch"` works).
+fn torch_missing() -> Option<String> {
+    match Command::new("python3")
         .args(["-c", "import torch"])
         .output()
-        .is_ok_and(|o| o.status.success())
+    {
+        Err(e) => Some(format!("python3 could not be started ({e})")),
+        Ok(o) if o.status.success() => None,
+        Ok(o) => {
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            let last = stderr.lines().last().unwrap_or("no message").trim();
+            Some(format!("python3 -c \"import torch\" failed ({last})"))
+        }
+    }
 }
 
 /// PyTorch's examples per second for `arch` on `device` (`cpu` or `cuda`).
@@ -154,10 +163,14 @@ fn main() {
     let filter = std::env::args().skip(1).find(|a| !a.starts_with("--"));
     let steps = env_usize("TEMPORA_BENCH_STEPS", 10);
     let threads = env_usize("TEMPORA_BENCH_THREADS", 2);
-    let torch = torch_available();
-    if !torch {
-        println!("PyTorch: skipped (python3 -c \"import torch\" failed)");
+    let missing = torch_missing();
+    if let Some(why) = &missing {
+        println!(
+            "SKIPPED: the PyTorch comparison: {why}; the pytorch column reads `skipped` \
+             (install torch for python3 to compare)"
+        );
     }
+    let torch = missing.is_none();
     let selected: Vec<_> = models()
         .into_iter()
         .filter(|(name, _)| filter.as_deref().is_none_or(|f| name.contains(f)))

@@ -20,9 +20,11 @@
 //! - [`tasks`]: binds each planned task kind to what it computes (features, chunks, training, …).
 //! - [`report`]: polars aggregation into Table 1, plots.
 //! - [`device`]: choosing CPU or CUDA at run time, without panicking when there is no driver.
+//! - [`calibration`]: how fast a device computes, measured once and cached for `plan`'s estimates.
 #![warn(missing_docs)]
 
 pub mod audio;
+pub mod calibration;
 pub mod dataset;
 pub mod device;
 pub mod exec;

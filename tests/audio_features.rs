@@ -1,32 +1,21 @@
 //! Integration tests of the audio front end and the paper's features: the real
-//! fixtures in `../shared/fixtures/audio/` (skipped with a message when absent), a
+//! fixtures in `../shared/fixtures/audio/` (skipped with a message when absent,
+//! a failure in CI; see `common::fixture`), a
 //! bad-input corpus generated in a temp dir, and properties of the mel matrix and
 //! window computed independently of the implementation.
 
+mod common;
+
 use std::f64::consts::PI;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use common::fixture;
 
 use tempora::audio::{self, AudioError, TARGET_SAMPLE_RATE};
 use tempora::features::{
     cosine_sum_window, frame_count, hz_to_mel, mel_spectrogram, Extractor, FeatureConfig,
     MelBinRange, MelFilterbank, BLACKMAN_HARRIS_62DB,
 };
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/audio");
-
-/// The fixture's path, or `None` (with a message) when the fixtures are absent.
-fn fixture(name: &str) -> Option<PathBuf> {
-    let path = Path::new(FIXTURES).join(name);
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "SKIPPED: fixture {} not found (../shared/fixtures is absent)",
-            path.display()
-        );
-        None
-    }
-}
 
 /// Each fixture with its source rate, channel count and frame count as libsndfile
 /// reports them (an independent decoder), and whether the codec is lossless.
@@ -48,7 +37,9 @@ const FIXTURE_TABLE: [(&str, u32, u16, u64, bool); 6] = [
 #[test]
 fn every_fixture_decodes_to_44k1_mono_of_the_source_duration() {
     for (name, rate, _channels, frames, lossless) in FIXTURE_TABLE {
-        let Some(path) = fixture(name) else { return };
+        let Some(path) = fixture(&format!("audio/{name}")) else {
+            return;
+        };
         let audio = audio::load(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(audio.sample_rate, TARGET_SAMPLE_RATE, "{name}");
         let expected = frames as f64 * f64::from(TARGET_SAMPLE_RATE) / f64::from(rate);
@@ -76,7 +67,7 @@ fn every_fixture_decodes_to_44k1_mono_of_the_source_duration() {
 
 #[test]
 fn resampling_22k05_doubles_the_length_exactly() {
-    let Some(path) = fixture("gtzan-country.00000.wav") else {
+    let Some(path) = fixture("audio/gtzan-country.00000.wav") else {
         return;
     };
     let audio = audio::load(&path).unwrap();
@@ -102,7 +93,7 @@ fn stereo_is_downmixed_to_the_channel_mean() {
         assert!((s - mean).abs() < 1e-6, "sample {i}: {s} vs {mean}");
     }
     // A stereo fixture decoded by symphonia (flac), not the wav fast path.
-    let Some(path) = fixture("candombe-excerpt.flac") else {
+    let Some(path) = fixture("audio/candombe-excerpt.flac") else {
         return;
     };
     assert_eq!(audio::load(&path).unwrap().samples.len(), 12_288);
@@ -114,7 +105,7 @@ fn stereo_is_downmixed_to_the_channel_mean() {
 /// 1369 + 1 = 1370 frames (essentia's `FrameGenerator` yields the same).
 #[test]
 fn ballroom_fixture_has_the_documented_frame_count_and_sane_values() {
-    let Some(path) = fixture("ballroom-waltz-Media-105901.wav") else {
+    let Some(path) = fixture("audio/ballroom-waltz-Media-105901.wav") else {
         return;
     };
     let audio = audio::load(&path).unwrap();
@@ -275,7 +266,7 @@ fn each_bad_input_gives_one_clear_error_naming_the_file() {
     });
     std::fs::write(at("song.xyz"), &good).unwrap();
     // A flac cut short goes through symphonia rather than the wav fast path.
-    if let Some(flac) = fixture("billboard-excerpt.flac") {
+    if let Some(flac) = fixture("audio/billboard-excerpt.flac") {
         let bytes = std::fs::read(flac).unwrap();
         std::fs::write(at("truncated.flac"), &bytes[..bytes.len() / 2]).unwrap();
         let err = audio::load(&at("truncated.flac")).unwrap_err();

@@ -5,7 +5,8 @@
 //! results as an uninterrupted one — every output byte but wall-clock seconds
 //! (`seconds` in `test.json`, the last column of `epochs.csv`); two
 //! concurrent runs on one cache compute every task once; `gc` removes what
-//! no plan refers to.
+//! no plan refers to; `plan` estimates time only from the rate `calibrate`
+//! saved.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -374,5 +375,43 @@ fn two_concurrent_runs_compute_every_task_once_and_gc_cleans_up() {
         text(&after.stderr).contains("\n0 to run"),
         "{}",
         text(&after.stderr)
+    );
+}
+
+/// `plan` runs no kernel: without a calibration it prints the FLOPs and asks
+/// for `tempora calibrate`; after `calibrate` it estimates the time from the
+/// cached rate.
+#[test]
+fn plan_estimates_time_from_a_cached_calibration_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let args = ["plan", TABLE1, "--profile", "tiny", "--device", "cpu"];
+    let before = tempora(&args, dir.path());
+    assert_ok(&before, "plan without a calibration");
+    let stdout = text(&before.stdout);
+    assert!(stdout.contains("training to run: ≤ "), "{stdout}");
+    assert!(
+        stdout.contains("time on cpu: unknown; run `tempora calibrate` for a time estimate"),
+        "{stdout}"
+    );
+    assert!(!dir.path().join("cache/calibration.json").exists());
+
+    let calibrate = tempora(&["calibrate"], dir.path());
+    assert_ok(&calibrate, "calibrate");
+    let said = text(&calibrate.stdout);
+    assert!(
+        said.contains("GFLOP/s, measured with the fused filter-bank forward")
+            && said.contains("calibration.json"),
+        "{said}"
+    );
+    let saved = std::fs::read_to_string(dir.path().join("cache/calibration.json"))
+        .expect("calibrate saves in the cache root");
+    assert!(saved.contains("flops_per_second"), "{saved}");
+
+    let after = tempora(&args, dir.path());
+    assert_ok(&after, "plan with a calibration");
+    let stdout = text(&after.stdout);
+    assert!(
+        stdout.contains("time on cpu ×") && stdout.contains("GFLOP/s (measured with the fused"),
+        "{stdout}"
     );
 }

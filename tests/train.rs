@@ -1,7 +1,10 @@
 //! Integration tests of the training engine on the embedded `tiny` synthetic
 //! corpus (8 classes × 6 clips × 12 s): the paper's loop learns it, CPU runs
 //! are bit-identical whatever the thread count, and our exported weights give
-//! PyTorch the same logits (when `python3 -c "import torch"` works).
+//! PyTorch the same logits (when `python3 -c "import torch"` works; the test
+//! prints `SKIPPED: …` with the reason otherwise).
+
+mod common;
 
 use std::path::Path;
 use std::process::Command;
@@ -168,11 +171,20 @@ fn cpu_training_is_bit_identical_for_any_thread_count() {
     assert_eq!(runs[0].1, runs[1].1);
 }
 
-fn torch_available() -> bool {
-    Command::new("python3")
+/// Why PyTorch cannot be used (`None` when `python3 -c "import torch"` works).
+fn torch_missing() -> Option<String> {
+    match Command::new("python3")
         .args(["-c", "import torch"])
         .output()
-        .is_ok_and(|o| o.status.success())
+    {
+        Err(e) => Some(format!("python3 could not be started ({e})")),
+        Ok(o) if o.status.success() => None,
+        Ok(o) => {
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            let last = stderr.lines().last().unwrap_or("no message").trim();
+            Some(format!("python3 -c \"import torch\" failed ({last})"))
+        }
+    }
 }
 
 /// Adds a deterministic offset to every parameter so that biases (zero at
@@ -191,8 +203,8 @@ fn perturb(tensors: Vec<NamedTensor>) -> Vec<NamedTensor> {
 
 #[test]
 fn pytorch_gives_the_same_logits_from_our_exported_weights() {
-    if !torch_available() {
-        eprintln!("SKIPPED: python3 -c \"import torch\" failed; PyTorch parity not checked");
+    if let Some(why) = torch_missing() {
+        common::skip(&format!("{why}; PyTorch parity not checked"));
         return;
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/pytorch_reference.py");

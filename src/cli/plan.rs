@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use tempora::device::{ComputeDevice, DeviceChoice};
-use tempora::exec::store::{Check, Probe, Store};
-use tempora::plan::estimate::{self, Calibration};
-use tempora::plan::{self, Freshness, Locator, Plan, PlanOptions, TaskId, TaskKind, TaskParams};
+use tempora::exec::store::{Check, Store};
+use tempora::plan::estimate;
+use tempora::plan::{self, Freshness, Plan, PlanOptions, TaskKind};
 use tempora::workspace::{SpecTarget, Workspace};
 
 /// Default cache directory, relative to the working directory.
@@ -219,25 +219,9 @@ fn reasons(plan: &Plan, limit: usize) -> String {
     out
 }
 
-/// Upper-bound training FLOPs of every train task of the plan.
-fn train_task_flops(plan: &Plan) -> BTreeMap<TaskId, (usize, f64)> {
-    let exp = &plan.experiment;
-    let frames = estimate::song_frames(&plan.dataset, &exp.features);
-    let mut out = BTreeMap::new();
-    for task in plan.graph.of_kind(TaskKind::Train) {
-        let (Locator::Model(m), TaskParams::Train(p)) = (&task.locator, &task.params) else {
-            continue;
-        };
-        let m = *m;
-        let flops = estimate::train_flops(&p.arch, &p.train, &frames, p.hop, exp.protocol.folds);
-        out.insert(task.id.clone(), (m, flops));
-    }
-    out
-}
-
 fn model_table(plan: &Plan, store: &Store, device: ComputeDevice) -> String {
     let exp = &plan.experiment;
-    let flops = train_task_flops(plan);
+    let flops = estimate::train_task_flops(plan);
     let mut per_model: BTreeMap<usize, (usize, usize, f64)> = BTreeMap::new();
     for (id, &(m, f)) in &flops {
         let entry = per_model.entry(m).or_insert((0, 0, 0.0));
@@ -272,74 +256,25 @@ fn model_table(plan: &Plan, store: &Store, device: ComputeDevice) -> String {
         "\ntraining to run: ≤ {} (every epoch counted)\n",
         estimate::human_flops(total)
     ));
-    match calibration(plan, store, &flops, device) {
+    match estimate::rate(plan, store, &flops, device) {
         Some(cal) => out.push_str(&format!(
-            "time on {}: ≈ {} at {:.2} GFLOP/s ({})\n",
-            cal.device,
+            "time on {}: ≈ {} at {:.2} GFLOP/s (measured with {}; {})\n",
+            cal.label,
             estimate::human_seconds(total / cal.flops_per_second.max(1.0)),
             cal.flops_per_second / 1e9,
-            cal.source,
+            cal.measured_with,
+            cal.when_utc(),
         )),
+        None if device == ComputeDevice::Cpu => {
+            out.push_str("time on cpu: unknown; run `tempora calibrate` for a time estimate\n")
+        }
         None => out.push_str(&format!(
-            "time on {}: unknown until one training task has run there\n",
+            "time on {}: unknown until one training task has run there \
+             (`tempora calibrate` measures the CPU only)\n",
             device_words(device)
         )),
     }
     out
-}
-
-/// Estimated seconds of the plan's stale training tasks on `device`, with the
-/// calibration behind it (`None` when there is none, e.g. CUDA before any run).
-pub fn training_seconds_to_run(
-    plan: &Plan,
-    store: &Store,
-    device: ComputeDevice,
-) -> Option<(f64, Calibration)> {
-    let flops = train_task_flops(plan);
-    let total: f64 = flops
-        .iter()
-        .filter(|(id, _)| plan.is_stale(id))
-        .map(|(_, &(_, f))| f)
-        .sum();
-    let cal = calibration(plan, store, &flops, device)?;
-    Some((total / cal.flops_per_second.max(1.0), cal))
-}
-
-/// A rate measured on the cached train tasks of this plan (their recorded
-/// seconds against the same upper-bound FLOPs), else for the CPU a
-/// micro-benchmark, else none.
-fn calibration(
-    plan: &Plan,
-    store: &Store,
-    flops: &BTreeMap<TaskId, (usize, f64)>,
-    device: ComputeDevice,
-) -> Option<Calibration> {
-    let (mut done_flops, mut seconds, mut tasks) = (0.0, 0.0, 0);
-    for (id, &(_, f)) in flops {
-        let Some(task) = plan.graph.get(id) else {
-            continue;
-        };
-        if plan.is_stale(id) {
-            continue;
-        }
-        if let Ok(Probe::Present(m)) = store.probe(task.kind.name(), &task.key.hex(), Check::Sizes)
-        {
-            done_flops += f;
-            seconds += m.seconds;
-            tasks += 1;
-        }
-    }
-    if tasks > 0 && seconds > 0.0 {
-        return Some(Calibration {
-            device: device_words(device),
-            flops_per_second: done_flops / seconds,
-            source: format!("measured on {tasks} cached training tasks"),
-        });
-    }
-    match device {
-        ComputeDevice::Cpu => Some(estimate::cpu_micro_benchmark()),
-        ComputeDevice::Cuda(_) => None,
-    }
 }
 
 /// `11608` → `11,608`.

@@ -20,10 +20,10 @@ use anyhow::Context as _;
 use tempora::dataset::source::BALLROOM_ENV;
 use tempora::device::{self, ComputeDevice};
 use tempora::exec::store::Check;
-use tempora::plan::estimate::human_seconds;
+use tempora::plan::estimate::{human_seconds, training_seconds_to_run};
 use tempora::plan::PlanOptions;
 
-use super::plan::{prepare, training_seconds_to_run, SpecArgs, Target};
+use super::plan::{prepare, SpecArgs, Target};
 use super::report::write_and_print;
 use super::run::{execute, RunArgs};
 
@@ -150,7 +150,7 @@ fn first_line(
                 .context("estimating the paper protocol's cost")?;
             let cost = match training_seconds_to_run(&plan, workspace.store(), device) {
                 Some((seconds, _)) => format!("≈ {} of training here", human_seconds(seconds)),
-                None => "an unknown time here".to_owned(),
+                None => "an unknown time here (`tempora calibrate` measures this CPU)".to_owned(),
             };
             format!(
                 "reproduce: no CUDA device, so this runs the `{profile}` profile on {on} — a smoke \

@@ -31,30 +31,58 @@ pub const REFERENCE_FOLDS: usize = 10;
 /// The reference implementation's shuffle seed.
 pub const REFERENCE_SEED: u64 = 11;
 
-/// Splits `songs` songs into `folds` folds as the reference protocol does
-/// (seeded shuffle, consecutive blocks, validation = first `songs / folds` of
-/// the rest). Returns no fold when `folds` is 0; with more folds than songs
-/// some test blocks are empty.
-pub fn fold_splits(songs: usize, folds: usize, seed: u64) -> Vec<FoldSplit> {
-    if folds == 0 {
-        return Vec::new();
+/// How many songs one fold puts in each part (see the module doc): the one
+/// rule that both [`fold_splits`] and the planner's cost estimate follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FoldSizes {
+    /// Training songs.
+    pub train: usize,
+    /// Validation songs.
+    pub validation: usize,
+    /// Test songs.
+    pub test: usize,
+}
+
+/// The part sizes of fold `fold` of `folds` over `songs` songs: test = its
+/// block (the first `songs % folds` blocks have one extra song), validation =
+/// `songs / folds` of the rest, training = what remains. All zero when
+/// `fold >= folds` (so when `folds` is 0).
+pub fn fold_sizes(songs: usize, folds: usize, fold: usize) -> FoldSizes {
+    if fold >= folds {
+        return FoldSizes::default();
     }
+    let base = songs / folds;
+    let test = base + usize::from(fold < songs % folds);
+    let rest = songs - test;
+    let validation = base.min(rest);
+    FoldSizes {
+        train: rest - validation,
+        validation,
+        test,
+    }
+}
+
+/// Splits `songs` songs into `folds` folds as the reference protocol does
+/// (seeded shuffle, consecutive blocks, part sizes from [`fold_sizes`]).
+/// Returns no fold when `folds` is 0; with more folds than songs some test
+/// blocks are empty.
+pub fn fold_splits(songs: usize, folds: usize, seed: u64) -> Vec<FoldSplit> {
     let order = shuffled(songs, seed);
-    let (base, extra) = (songs / folds, songs % folds);
     let mut splits = Vec::with_capacity(folds);
     let mut start = 0;
     for k in 0..folds {
-        let end = start + base + usize::from(k < extra);
+        let sizes = fold_sizes(songs, folds, k);
+        let end = start + sizes.test;
         let rest: Vec<usize> = order[..start]
             .iter()
             .chain(&order[end..])
             .copied()
             .collect();
-        let validation_len = base.min(rest.len());
+        let (validation, train) = rest.split_at(sizes.validation);
         splits.push(FoldSplit {
             test: order[start..end].to_vec(),
-            validation: rest[..validation_len].to_vec(),
-            train: rest[validation_len..].to_vec(),
+            validation: validation.to_vec(),
+            train: train.to_vec(),
         });
         start = end;
     }
@@ -98,6 +126,41 @@ mod tests {
             assert_eq!(s.test.len() + s.validation.len() + s.train.len(), 23);
         }
         assert!(fold_splits(10, 0, 1).is_empty());
+    }
+
+    #[test]
+    fn fold_sizes_are_the_lengths_of_fold_splits() {
+        let cases = [
+            (698, 10),
+            (200, 3),
+            (23, 4),
+            (10, 3),
+            (3, 5),
+            (0, 3),
+            (1, 1),
+        ];
+        for (songs, folds) in cases {
+            for (k, split) in fold_splits(songs, folds, 7).iter().enumerate() {
+                let want = FoldSizes {
+                    train: split.train.len(),
+                    validation: split.validation.len(),
+                    test: split.test.len(),
+                };
+                assert_eq!(
+                    fold_sizes(songs, folds, k),
+                    want,
+                    "{songs} songs, fold {k}/{folds}"
+                );
+            }
+            assert_eq!(fold_sizes(songs, folds, folds), FoldSizes::default());
+        }
+        let ballroom = fold_sizes(698, 10, 9);
+        assert_eq!(
+            (ballroom.train, ballroom.validation, ballroom.test),
+            (560, 69, 69)
+        );
+        let three = fold_sizes(200, 3, 0);
+        assert_eq!((three.train, three.validation, three.test), (67, 66, 67));
     }
 
     #[test]

@@ -1,23 +1,25 @@
 //! Cost estimates for `tempora plan`: floating-point operations per training
-//! task from its [`ArchConfig`] and the expected chunk counts, and time per
-//! device from a calibration.
+//! task from its [`ArchConfig`] and the expected chunk counts. Nothing here
+//! runs a kernel: turning FLOPs into time takes a rate measured elsewhere
+//! ([`crate::calibration`]).
 //!
 //! These are estimates, labelled as such: song lengths of audio files are
 //! taken as [`NOMINAL_FILE_SECONDS`] (no file is decoded to plan), training is
 //! counted for every epoch (early stopping only shortens it), and a backward
 //! pass is counted as twice a forward pass.
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::collections::BTreeMap;
 
-use burn::backend::NdArray;
-use burn::tensor::{Tensor, TensorData};
-
+use crate::calibration::{self, Calibration};
+use crate::dataset::folds::fold_sizes;
 use crate::dataset::{Dataset, TrackSource};
+use crate::device::ComputeDevice;
+use crate::exec::store::{Check, Probe, Store};
 use crate::features::FeatureConfig;
-use crate::model::fused::{filter_bank, BankLayout};
-use crate::model::{paper, ArchConfig};
+use crate::model::ArchConfig;
 use crate::train::TrainConfig;
+
+use super::{Plan, TaskId, TaskKind, TaskParams};
 
 /// Assumed length of an audio file when planning (Ballroom excerpts are ≈ 30 s).
 pub const NOMINAL_FILE_SECONDS: f64 = 30.0;
@@ -65,7 +67,8 @@ pub fn song_frames(dataset: &Dataset, features: &FeatureConfig) -> Vec<usize> {
 
 /// Upper-bound FLOPs of one (model, hop, fold) training task: every epoch
 /// trains on the training chunks and evaluates the validation chunks, then the
-/// test chunks are evaluated once.
+/// test chunks are evaluated once. Song counts per part are the mean over the
+/// folds of [`fold_sizes`], so the tasks of all folds add up exactly.
 pub fn train_flops(
     arch: &ArchConfig,
     train: &TrainConfig,
@@ -77,86 +80,25 @@ pub fn train_flops(
         .iter()
         .map(|&l| (l.saturating_sub(arch.frames) / hop.max(1)) as f64)
         .sum();
-    let songs = frames.len().max(1) as f64;
-    let per_song = chunks / songs;
-    // The reference split: test = one fold, validation = a tenth of the rest.
-    let test = (songs / folds.max(1) as f64).floor();
-    let validation = ((songs - test) / 10.0).floor();
-    let training = songs - test - validation;
+    let per_song = chunks / frames.len().max(1) as f64;
+    let (training, validation, test) = mean_fold_sizes(frames.len(), folds);
     let f = forward_flops(arch);
     let epoch = per_song * (training * f * TRAIN_STEP_FORWARD_MULTIPLE + validation * f);
     train.epochs as f64 * epoch + per_song * test * f
 }
 
-/// How fast a device computes, and where the figure comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Calibration {
-    /// The device, in words.
-    pub device: String,
-    /// Sustained floating-point operations per second.
-    pub flops_per_second: f64,
-    /// How it was measured.
-    pub source: String,
-}
-
-/// Examples per timed forward pass: enough to keep every core busy, few
-/// enough that `plan` stays fast (each pass takes a few milliseconds).
-const CAL_BATCH: usize = 8;
-/// Timed repetitions (the fastest counts), after one untimed.
-const CAL_REPS: usize = 2;
-
-/// Measures this CPU (every core, as training uses them) on the models' hot
-/// loop: the fused filter-bank forward of the paper's P-net bank on a few
-/// examples. Training steps add a cheap backward but the estimate counts it as
-/// twice the forward, and the CBMI baselines run the generic path (a matrix
-/// product per convolution), several times slower than this: labelled an
-/// estimate.
-pub fn cpu_micro_benchmark() -> Calibration {
-    type Cpu = NdArray<f32>;
-    let arch = paper::p_net(1);
-    let bank = &arch.banks[0];
-    let (bands, frames) = (arch.bands, arch.frames);
-    let layout = Arc::new(
-        BankLayout::new(&bank.groups, bank.pool_freq, bands, frames)
-            .expect("the paper's P-net bank is valid"),
-    );
-    let device = Default::default();
-    let wave = |n: usize, scale: f32| -> Vec<f32> {
-        (0..n)
-            .map(|i| (((i * 7919) % 1000) as f32 / 500.0 - 1.0) * scale)
-            .collect()
-    };
-    let x = Tensor::<Cpu, 3>::from_data(
-        TensorData::new(
-            wave(CAL_BATCH * bands * frames, 1.0),
-            [CAL_BATCH, bands, frames],
-        ),
-        &device,
-    );
-    let weight = Tensor::<Cpu, 1>::from_data(
-        TensorData::new(wave(layout.taps(), 0.1), [layout.taps()]),
-        &device,
-    );
-    let bias = Tensor::<Cpu, 1>::zeros([layout.filters()], &device);
-    let seconds = (0..=CAL_REPS)
-        .map(|_| {
-            let clock = Instant::now();
-            let y = filter_bank(x.clone(), weight.clone(), bias.clone(), &layout);
-            std::hint::black_box(y.into_data());
-            clock.elapsed().as_secs_f64()
+/// Mean (training, validation, test) song counts of one fold.
+fn mean_fold_sizes(songs: usize, folds: usize) -> (f64, f64, f64) {
+    let n = folds.max(1) as f64;
+    (0..folds)
+        .map(|k| fold_sizes(songs, folds, k))
+        .fold((0.0, 0.0, 0.0), |(tr, va, te), s| {
+            (
+                tr + s.train as f64 / n,
+                va + s.validation as f64 / n,
+                te + s.test as f64 / n,
+            )
         })
-        .skip(1)
-        .fold(f64::INFINITY, f64::min)
-        .max(1e-9);
-    let flops = layout.forward_flops(bands, frames) as f64 * CAL_BATCH as f64;
-    let threads = rayon::current_num_threads();
-    Calibration {
-        device: format!("cpu ×{threads}"),
-        flops_per_second: flops / seconds,
-        source: "the fused filter-bank forward measured now; the baselines' generic \
-                 path runs far slower, so their share is underestimated"
-            .into(),
-    }
 }
 
 /// Formats FLOPs with an SI prefix (`1.2 TFLOP`).
@@ -179,6 +121,82 @@ pub fn human_seconds(seconds: f64) -> String {
         3600..=172_799 => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
         _ => format!("{} days", s / 86_400),
     }
+}
+
+/// Upper-bound training FLOPs of every train task of the plan, by id, with
+/// the index of its model in the experiment.
+pub fn train_task_flops(plan: &Plan) -> BTreeMap<TaskId, (usize, f64)> {
+    let exp = &plan.experiment;
+    let frames = song_frames(&plan.dataset, &exp.features);
+    let mut out = BTreeMap::new();
+    for task in plan.graph.of_kind(TaskKind::Train) {
+        let (super::Locator::Model(m), TaskParams::Train(p)) = (&task.locator, &task.params) else {
+            continue;
+        };
+        let flops = train_flops(&p.arch, &p.train, &frames, p.hop, exp.protocol.folds);
+        out.insert(task.id.clone(), (*m, flops));
+    }
+    out
+}
+
+/// The rate to turn FLOPs into time on `device`: measured on the plan's
+/// cached train tasks (their recorded seconds against the same upper-bound
+/// FLOPs), else the one `tempora calibrate` cached, else none. Runs no kernel.
+/// An unreadable calibration file is reported on stderr and ignored.
+pub fn rate(
+    plan: &Plan,
+    store: &Store,
+    flops: &BTreeMap<TaskId, (usize, f64)>,
+    device: ComputeDevice,
+) -> Option<Calibration> {
+    let (mut done_flops, mut seconds, mut tasks) = (0.0, 0.0, 0);
+    for (id, &(_, f)) in flops {
+        let Some(task) = plan.graph.get(id) else {
+            continue;
+        };
+        if plan.is_stale(id) {
+            continue;
+        }
+        if let Ok(Probe::Present(m)) = store.probe(task.kind.name(), &task.key.hex(), Check::Sizes)
+        {
+            done_flops += f;
+            seconds += m.seconds;
+            tasks += 1;
+        }
+    }
+    if tasks > 0 && seconds > 0.0 {
+        return Some(Calibration {
+            device,
+            label: match device {
+                ComputeDevice::Cpu => "cpu".into(),
+                ComputeDevice::Cuda(n) => format!("cuda:{n}"),
+            },
+            flops_per_second: done_flops / seconds,
+            measured_with: format!("{tasks} cached training tasks"),
+            when: calibration::now(),
+        });
+    }
+    Calibration::load(store.root(), device).unwrap_or_else(|err| {
+        eprintln!("plan: {err}");
+        None
+    })
+}
+
+/// Estimated seconds of the plan's stale training tasks on `device`, with the
+/// rate behind it (`None` when there is none).
+pub fn training_seconds_to_run(
+    plan: &Plan,
+    store: &Store,
+    device: ComputeDevice,
+) -> Option<(f64, Calibration)> {
+    let flops = train_task_flops(plan);
+    let total: f64 = flops
+        .iter()
+        .filter(|(id, _)| plan.is_stale(id))
+        .map(|(_, &(_, f))| f)
+        .sum();
+    let cal = rate(plan, store, &flops, device)?;
+    Some((total / cal.flops_per_second.max(1.0), cal))
 }
 
 #[cfg(test)]
@@ -213,6 +231,24 @@ mod tests {
     fn forward_flops_count_every_multiply_add() {
         let macs = 5.0 * 40.0 * 245.0 * 6.0 + 50.0 * 8.0;
         assert_eq!(forward_flops(&one_filter_net()), 2.0 * macs);
+    }
+
+    /// 200 songs in 3 folds: test 67/67/66, validation 66, training 67/67/68 —
+    /// not the tenth of the rest the estimate once assumed.
+    #[test]
+    fn train_flops_use_the_fold_sizes_of_the_split() {
+        let arch = one_filter_net();
+        let train = TrainConfig {
+            epochs: 2,
+            ..TrainConfig::default()
+        };
+        let frames = vec![arch.frames + 10; 200];
+        let per_song = 10.0;
+        let f = forward_flops(&arch);
+        let (training, validation, test) = (202.0 / 3.0, 66.0, 200.0 / 3.0);
+        let want = 2.0 * per_song * (training * f * 3.0 + validation * f) + per_song * test * f;
+        let got = train_flops(&arch, &train, &frames, 1, 3);
+        assert!((got - want).abs() <= 1e-9 * want, "{got} vs {want}");
     }
 
     #[test]

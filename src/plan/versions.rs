@@ -32,12 +32,12 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "norm",
         1,
-        "efe3815cc0af107ed6b1c97d1a1890becf89d90998097f6e84f00380058c1b81",
+        "0e386ec2d2afea84df2a031a22a5f58013bcf440182e119727f3d64f0448b62c",
     ),
     (
         "chunks",
         1,
-        "e84715f7347fd00022bc62162cf23ce4e02261c3ca3fed6346b8bc0a8a3651eb",
+        "77ff0df2da52258575f0921604650a34d7e4fbe96e91253c97c424fc9eef764b",
     ),
     // train v2: entries hold the model card (`model.json`).
     (

@@ -49,9 +49,9 @@ pub enum WorkspaceError {
     /// The dataset (or a `--data` override) could not be read.
     #[error(transparent)]
     Dataset(#[from] DatasetError),
-    /// Planning failed.
+    /// Planning failed (boxed: the largest error, kept off the happy path).
     #[error(transparent)]
-    Plan(#[from] PlanError),
+    Plan(Box<PlanError>),
     /// The cache failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -73,6 +73,12 @@ pub enum WorkspaceError {
     /// The plan has no report task (a run restricted with `--only` or `--folds`).
     #[error("this plan has no report task (a run with --only or --folds reports nothing)")]
     NoReport,
+}
+
+impl From<PlanError> for WorkspaceError {
+    fn from(e: PlanError) -> Self {
+        Self::Plan(Box::new(e))
+    }
 }
 
 /// Which experiment to plan: a spec file, one of its profiles, and an

@@ -1,4 +1,16 @@
-//! What several integration tests share: the paper's numbers they check against.
+//! What several integration tests share: the paper's numbers they check
+//! against, and the one way a test finds a fixture or says it skipped.
+//!
+//! A test that needs something missing (a fixture in `../shared/fixtures`,
+//! PyTorch) never passes silently: it prints `SKIPPED: <test>: <why>` past
+//! libtest's output capture, so the line shows in every `cargo test` run. In
+//! CI (`CI` set, as `.ci/run` has it, where `../shared/fixtures` exists) a
+//! missing fixture fails the test instead.
+
+#![allow(dead_code)] // each test crate uses only part of this module
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 /// Table 1's rows and the CBMI 2016 baselines with the paper's parameter
 /// counts (Table 1 and reference-protocol.md), in the paper's order.
@@ -15,3 +27,45 @@ pub const TABLE1_PARAMS: [(&str, usize); 11] = [
     ("Time-freq", 196_816),
     ("Black-box", 3_275_312),
 ];
+
+/// The shared fixtures directory, beside the repository.
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
+
+/// Whether this is a CI run: `CI` set to anything but empty, `0` or `false`.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE"))
+}
+
+/// The fixture at `relative` (e.g. `audio/salami-2.mp3`) under [`FIXTURES`].
+/// When it is missing: in CI, panics (a missing fixture must not pass);
+/// elsewhere, prints why the calling test skips and returns `None`.
+pub fn fixture(relative: &str) -> Option<PathBuf> {
+    let path = Path::new(FIXTURES).join(relative);
+    if path.is_file() {
+        return Some(path);
+    }
+    let why = format!(
+        "fixture {} not found{}",
+        path.display(),
+        if Path::new(FIXTURES).is_dir() {
+            ""
+        } else {
+            " (../shared/fixtures is absent)"
+        }
+    );
+    assert!(
+        !in_ci(),
+        "{why}: CI must have every fixture (CI is set, so this is not skipped)"
+    );
+    skip(&why);
+    None
+}
+
+/// Prints `SKIPPED: <test>: <why>` to the process's stderr, which libtest
+/// does not capture, so the line shows even when the test passes. The test's
+/// name is its thread's (libtest names each test's thread after the test).
+pub fn skip(why: &str) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {test}: {why}");
+}
