@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use tempora::calibration::{self, Calibration};
 use tempora::dataset::source::BALLROOM_ENV;
 use tempora::device::{self, ComputeDevice};
 use tempora::exec::store::Check;
@@ -125,6 +126,18 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<ExitCode> {
     Ok(outcome.code)
 }
 
+/// Measures and caches the CPU's rate when no calibration is cached yet
+/// (what `tempora calibrate` does; a fraction of a second), so the first line
+/// can quote the paper protocol's cost. A failure only loses the estimate.
+fn calibrate_once(cache: &std::path::Path, device: ComputeDevice) {
+    if device != ComputeDevice::Cpu || matches!(Calibration::load(cache, device), Ok(Some(_))) {
+        return;
+    }
+    if let Err(e) = calibration::measure_cpu().save(cache) {
+        eprintln!("reproduce: cannot cache the CPU calibration: {e}");
+    }
+}
+
 /// Says which protocol, on which device, and why.
 fn first_line(
     args: &ReproduceArgs,
@@ -148,6 +161,7 @@ fn first_line(
             };
             let (workspace, plan) = prepare(&paper, opts, Check::Sizes)
                 .context("estimating the paper protocol's cost")?;
+            calibrate_once(workspace.store().root(), device);
             let cost = match training_seconds_to_run(&plan, workspace.store(), device) {
                 Some((seconds, _)) => format!("≈ {} of training here", human_seconds(seconds)),
                 None => "an unknown time here (`tempora calibrate` measures this CPU)".to_owned(),
