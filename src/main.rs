@@ -38,6 +38,8 @@ enum Command {
     Status(cli::status::StatusArgs),
     /// Regenerate reports/<experiment>/ from cached results and print Table 1.
     Report(cli::report::ReportArgs),
+    /// Write a trained model of an experiment as a package (weights + manifest).
+    Export(cli::export::ExportArgs),
     /// Remove cache entries that no spec refers to.
     Gc(cli::gc::GcArgs),
     /// Run one task of a frozen plan (what cluster jobs call).
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Status(args) => cli::status::run(args),
         Command::Report(args) => cli::report::run(args),
+        Command::Export(args) => cli::export::run(args),
         Command::Gc(args) => cli::gc::run(args),
         Command::ExecTask(args) => cli::exec_task::run(args),
     };

@@ -3,6 +3,7 @@
 
 pub mod datasets;
 pub mod exec_task;
+pub mod export;
 pub mod features;
 pub mod features_dataset;
 pub mod gc;
