@@ -17,7 +17,7 @@
 //! - [`workspace`]: the library API over all of it: plan a spec, run a plan on an executor, freeze it, run one task by key.
 //! - [`model`]: burn modules built from filter-bank descriptions, and the fused filter-bank op.
 //! - [`train`]: the paper's training loop, evaluation and exports.
-//! - [`package`]: trained models as packages (weights + manifest): export and load.
+//! - [`package`]: trained models as packages (weights + manifest): export, load, predict.
 //! - [`tasks`]: binds each planned task kind to what it computes (features, chunks, training, …).
 //! - [`report`]: polars aggregation into Table 1, plots.
 //! - [`device`]: choosing CPU or CUDA at run time, without panicking when there is no driver.

@@ -40,6 +40,8 @@ enum Command {
     Report(cli::report::ReportArgs),
     /// Write a trained model of an experiment as a package (weights + manifest).
     Export(cli::export::ExportArgs),
+    /// Classify recordings with a model package (majority vote over chunks).
+    Predict(cli::predict::PredictArgs),
     /// Remove cache entries that no spec refers to.
     Gc(cli::gc::GcArgs),
     /// Run one task of a frozen plan (what cluster jobs call).
@@ -51,7 +53,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // symphonia logs a failed probe before returning the error
+                // tempora reports itself (one line per bad file).
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,symphonia_core=off")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Status(args) => cli::status::run(args),
         Command::Report(args) => cli::report::run(args),
         Command::Export(args) => cli::export::run(args),
+        Command::Predict(args) => cli::predict::run(args),
         Command::Gc(args) => cli::gc::run(args),
         Command::ExecTask(args) => cli::exec_task::run(args),
     };

@@ -8,6 +8,7 @@ pub mod features;
 pub mod features_dataset;
 pub mod gc;
 pub mod plan;
+pub mod predict;
 pub mod report;
 pub mod reproduce;
 pub mod run;

@@ -33,16 +33,19 @@
 //! # Files
 //! - [`manifest`]: the manifest and its checks.
 //! - [`export`](mod@export): a plan's train entry → a package.
+//! - [`predict`]: a package + audio files → song-level classes.
 //!
 //! Must not know about the command line.
 
 pub mod export;
 pub mod manifest;
+pub mod predict;
 
 use std::path::PathBuf;
 
 pub use export::{export, ExportRequest, FoldChoice};
 pub use manifest::{Manifest, Package, PackageMetrics, PackageProvenance, TensorShape};
+pub use predict::{collect_inputs, predict_files, ChunkPrediction, Prediction, Predictor};
 
 /// Version of the package format (`package.json` and the weights layout).
 pub const PACKAGE_FORMAT: u32 = 1;
@@ -90,4 +93,39 @@ pub enum PackageError {
     /// Training outputs (model card, weights) could not be read or loaded.
     #[error(transparent)]
     Train(#[from] crate::train::TrainError),
+}
+
+/// Why one recording could not be classified (the others still are).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PredictError {
+    /// The audio could not be decoded.
+    #[error(transparent)]
+    Audio(#[from] crate::audio::AudioError),
+    /// The features could not be computed.
+    #[error("{}: features: {source}", path.display())]
+    Features {
+        /// The recording.
+        path: PathBuf,
+        /// What the front end said.
+        source: crate::features::FeatureError,
+    },
+    /// The front end's rate is not the one the package's features expect.
+    #[error("{}: audio arrives at {audio} Hz but the package's features expect {features} Hz; this package needs another tempora", path.display())]
+    SampleRate {
+        /// The recording.
+        path: PathBuf,
+        /// The front end's rate.
+        audio: u32,
+        /// The package's feature rate.
+        features: u32,
+    },
+    /// The model could not score the recording.
+    #[error("{}: {source}", path.display())]
+    Model {
+        /// The recording.
+        path: PathBuf,
+        /// What failed.
+        source: crate::train::TrainError,
+    },
 }
