@@ -19,6 +19,7 @@
 //! - [`train`]: the paper's training loop, evaluation and exports.
 //! - [`package`]: trained models as packages (weights + manifest): export, load, predict.
 //! - [`tasks`]: binds each planned task kind to what it computes (features, chunks, training, …).
+//! - [`regression`]: an experiment's results against a baseline (what `tempora check` runs in CI).
 //! - [`report`]: polars aggregation into Table 1, plots.
 //! - [`device`]: choosing CPU or CUDA at run time, without panicking when there is no driver.
 #![warn(missing_docs)]
@@ -32,6 +33,7 @@ pub mod layout;
 pub mod model;
 pub mod package;
 pub mod plan;
+pub mod regression;
 pub mod report;
 pub mod spec;
 pub mod tasks;

@@ -42,6 +42,8 @@ enum Command {
     Export(cli::export::ExportArgs),
     /// Classify recordings with a model package (majority vote over chunks).
     Predict(cli::predict::PredictArgs),
+    /// Compare an experiment's results with a baseline (exit 1 on a regression).
+    Check(cli::check::CheckArgs),
     /// Remove cache entries that no spec refers to.
     Gc(cli::gc::GcArgs),
     /// Run one task of a frozen plan (what cluster jobs call).
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
         Command::Report(args) => cli::report::run(args),
         Command::Export(args) => cli::export::run(args),
         Command::Predict(args) => cli::predict::run(args),
+        Command::Check(args) => cli::check::run(args),
         Command::Gc(args) => cli::gc::run(args),
         Command::ExecTask(args) => cli::exec_task::run(args),
     };

@@ -1,6 +1,7 @@
 //! The binary's commands, one file per command: each has a `clap::Args`
 //! struct and a `run(args) -> anyhow::Result<ExitCode>`.
 
+pub mod check;
 pub mod datasets;
 pub mod exec_task;
 pub mod export;
