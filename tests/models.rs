@@ -11,7 +11,9 @@
 //! - `tempora predict` classifies generated wav files (stereo 22.05 kHz,
 //!   mono 44.1 kHz shorter than one chunk) and the shared fixture clips when
 //!   present; a text file named `.wav` gives one error line, the others
-//!   still predict, and the exit code is 1; `--format json` and `csv` parse.
+//!   still predict, and the exit code is 1; `--format json` and `csv` parse;
+//! - a package of another format version, or whose manifest disagrees with
+//!   its weights, is refused with an error naming the file and what differs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -222,6 +224,52 @@ fn predict_cli(dir: &Path, package: &Path) {
     assert_eq!(csv.lines().count(), 1 + n_ok, "{csv}");
 }
 
+/// A copy of `package` whose manifest `edit` changed.
+fn edited_package(
+    dir: &Path,
+    package: &Path,
+    name: &str,
+    edit: impl Fn(&mut serde_json::Value),
+) -> PathBuf {
+    let copy = dir.join(name);
+    std::fs::create_dir_all(&copy).unwrap();
+    for file in ["package.json", "weights.safetensors"] {
+        std::fs::copy(package.join(file), copy.join(file)).unwrap();
+    }
+    let path = copy.join("package.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut manifest);
+    std::fs::write(&path, serde_json::to_string(&manifest).unwrap()).unwrap();
+    copy
+}
+
+fn bad_packages_cli(dir: &Path, package: &Path) {
+    let clip = dir.join("audio/stereo-22k.wav");
+    let clip = clip.to_str().unwrap();
+    let future = edited_package(dir, package, "future", |m| {
+        m["format"] = serde_json::json!(2)
+    });
+    let out = tempora(&["predict", future.to_str().unwrap(), clip], dir);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("package.json")
+            && stderr.contains("package format 2, this tempora reads format 1"),
+        "{stderr}"
+    );
+    let reshaped = edited_package(dir, package, "reshaped", |m| {
+        m["tensors"][0]["shape"] = serde_json::json!([1, 2, 3]);
+    });
+    let out = tempora(&["predict", reshaped.to_str().unwrap(), clip], dir);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("weights.safetensors") && stderr.contains("the manifest says [1, 2, 3]"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn tiny_models_check_export_and_predict() {
     let dir = tempfile::tempdir().unwrap();
@@ -230,4 +278,5 @@ fn tiny_models_check_export_and_predict() {
     check_cli(dir.path());
     let package = export_cli(dir.path());
     predict_cli(dir.path(), &package);
+    bad_packages_cli(dir.path(), &package);
 }
