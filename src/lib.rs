@@ -17,7 +17,9 @@
 //! - [`workspace`]: the library API over all of it: plan a spec, run a plan on an executor, freeze it, run one task by key.
 //! - [`model`]: burn modules built from filter-bank descriptions, and the fused filter-bank op.
 //! - [`train`]: the paper's training loop, evaluation and exports.
+//! - [`package`]: trained models as packages (weights + manifest): export, load, predict.
 //! - [`tasks`]: binds each planned task kind to what it computes (features, chunks, training, …).
+//! - [`regression`]: an experiment's results against a baseline (what `tempora check` runs in CI).
 //! - [`report`]: polars aggregation into Table 1, plots.
 //! - [`device`]: choosing CPU or CUDA at run time, without panicking when there is no driver.
 //! - [`calibration`]: how fast a device computes, measured once and cached for `plan`'s estimates.
@@ -31,7 +33,9 @@ pub mod exec;
 pub mod features;
 pub mod layout;
 pub mod model;
+pub mod package;
 pub mod plan;
+pub mod regression;
 pub mod report;
 pub mod spec;
 pub mod tasks;

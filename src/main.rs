@@ -40,6 +40,12 @@ enum Command {
     Status(cli::status::StatusArgs),
     /// Regenerate reports/<experiment>/ from cached results and print Table 1.
     Report(cli::report::ReportArgs),
+    /// Write a trained model of an experiment as a package (weights + manifest).
+    Export(cli::export::ExportArgs),
+    /// Classify recordings with a model package (majority vote over chunks).
+    Predict(cli::predict::PredictArgs),
+    /// Compare an experiment's results with a baseline (exit 1 on a regression).
+    Check(cli::check::CheckArgs),
     /// Remove cache entries that no spec refers to.
     Gc(cli::gc::GcArgs),
     /// Run one task of a frozen plan (what cluster jobs call).
@@ -51,7 +57,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // symphonia logs a failed probe before returning the error
+                // tempora reports itself (one line per bad file).
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,symphonia_core=off")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -65,6 +73,9 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Status(args) => cli::status::run(args),
         Command::Report(args) => cli::report::run(args),
+        Command::Export(args) => cli::export::run(args),
+        Command::Predict(args) => cli::predict::run(args),
+        Command::Check(args) => cli::check::run(args),
         Command::Gc(args) => cli::gc::run(args),
         Command::ExecTask(args) => cli::exec_task::run(args),
     };

@@ -2,12 +2,15 @@
 //! struct and a `run(args) -> anyhow::Result<ExitCode>`.
 
 pub mod calibrate;
+pub mod check;
 pub mod datasets;
 pub mod exec_task;
+pub mod export;
 pub mod features;
 pub mod features_dataset;
 pub mod gc;
 pub mod plan;
+pub mod predict;
 pub mod report;
 pub mod reproduce;
 pub mod run;

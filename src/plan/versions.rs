@@ -46,11 +46,12 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
         "e1c228c00723f2fab9d81931241ae55f41b80e95568d2cf1e06bec52180161b2",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
-    // missing filter tensor is an error, not an empty plot.
+    // missing filter tensor is an error, not an empty plot; the profile line
+    // and notes say "none (the spec as written)" and name the full command.
     (
         "report",
         2,
-        "16bd05bfecc1b3016865829646eb714c700b9880843035a16d004f2537d8db44",
+        "7c4c4de9cd06fc41096814976c370fa894a4d78406ac8051ded116dc54d86595",
     ),
 ];
 

@@ -68,7 +68,11 @@ pub fn gather(
     let mut input = ReportInput {
         experiment: params.experiment.clone(),
         spec_hash: params.spec_hash.clone(),
-        profile: params.profile.clone().unwrap_or_else(|| "paper".into()),
+        // No profile: the spec as written, which is not necessarily a paper's protocol.
+        profile: params
+            .profile
+            .clone()
+            .unwrap_or_else(|| "none (the spec as written)".into()),
         dataset: params.dataset.clone(),
         protocol: params.protocol.clone(),
         folds: params.folds,
@@ -142,9 +146,9 @@ fn notes(params: &ReportParams, input: &ReportInput) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(profile) = &params.profile {
         notes.push(format!(
-            "Profile `{profile}`{}: a reduced protocol, not the paper's. Compare trends, not values, \
-             with the paper's columns; the paper protocol runs with `just reproduce paper` \
-             (`tempora plan` estimates its cost).",
+            "Profile `{profile}`{}: a reduced protocol, not the spec's full one. Compare trends, \
+             not values, with the paper's columns; the full protocol runs with `tempora run` on \
+             this experiment's spec without `--profile` (`tempora plan` estimates its cost).",
             params
                 .description
                 .as_ref()
