@@ -24,33 +24,35 @@ pub const BUILT: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/code_dige
 /// Per kind: its name, the code version that enters its task keys, and the
 /// digest of the code that version was recorded for.
 pub const RECORDED: &[(&str, u32, &str)] = &[
+    // Every kind recorded result-neutral: layout.rs gained the Slurm run
+    // directory's names (slurm/, slurm_files), which no task writes.
     (
         "features",
         1,
-        "8f33a94bfb845152fd98543861df4907613fbc19df3e7b778c277b019fadb42b",
+        "880b8a47c7507e7166ce35debed1505a75a5e14c6f77a5e6a66a0d5fb7b87daf",
     ),
     (
         "norm",
         1,
-        "efe3815cc0af107ed6b1c97d1a1890becf89d90998097f6e84f00380058c1b81",
+        "47c10df9bad071a0f730906c2372e519ec1f8c1c9925a63d01f15db1ee399ebe",
     ),
     (
         "chunks",
         1,
-        "e84715f7347fd00022bc62162cf23ce4e02261c3ca3fed6346b8bc0a8a3651eb",
+        "4a86dcc376c1e8caaf57c668dc4066ae84657a496adaadc966d576bc7cd2bdf5",
     ),
     // train v2: entries hold the model card (`model.json`).
     (
         "train",
         2,
-        "e1c228c00723f2fab9d81931241ae55f41b80e95568d2cf1e06bec52180161b2",
+        "a23e94f3ce9900478e13587997fcfec4c2ace32b6dc91a82301b9fb34d78ade0",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot.
     (
         "report",
         2,
-        "16bd05bfecc1b3016865829646eb714c700b9880843035a16d004f2537d8db44",
+        "1b235780035435f1b321b1470a0ea341d95b09e215a7d3a92f5254469eb059db",
     ),
 ];
 

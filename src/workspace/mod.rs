@@ -11,6 +11,7 @@
 
 pub mod executor;
 pub mod gc;
+pub mod slurm;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,9 @@ pub enum WorkspaceError {
     /// A task failed.
     #[error(transparent)]
     Task(#[from] TaskError),
+    /// The Slurm executor failed (or detached).
+    #[error(transparent)]
+    Slurm(#[from] slurm::SlurmError),
     /// The plan has no report task (a run restricted with `--only` or `--folds`).
     #[error("this plan has no report task (a run with --only or --folds reports nothing)")]
     NoReport,
@@ -256,6 +260,7 @@ impl Workspace {
                 .filter(|t| stale.contains(&t.id))
                 .cloned()
                 .collect(),
+            upstream: executor::upstream(graph, stale),
         }
     }
 
