@@ -38,11 +38,16 @@ enum Command {
     Status(cli::status::StatusArgs),
     /// Regenerate reports/<experiment>/ from cached results and print Table 1.
     Report(cli::report::ReportArgs),
+    /// Cancel the Slurm jobs of an experiment (`run --executor slurm`).
+    Cancel(cli::cancel::CancelArgs),
     /// Remove cache entries that no spec refers to.
     Gc(cli::gc::GcArgs),
     /// Run one task of a frozen plan (what cluster jobs call).
     #[command(hide = true)]
     ExecTask(cli::exec_task::ExecTaskArgs),
+    /// Run one element of a Slurm job array (what `--executor slurm` submits).
+    #[command(hide = true)]
+    SlurmWorker(cli::slurm_worker::SlurmWorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +68,8 @@ fn main() -> ExitCode {
         Command::Status(args) => cli::status::run(args),
         Command::Report(args) => cli::report::run(args),
         Command::Gc(args) => cli::gc::run(args),
+        Command::Cancel(args) => cli::cancel::run(args),
+        Command::SlurmWorker(args) => cli::slurm_worker::run(args),
         Command::ExecTask(args) => cli::exec_task::run(args),
     };
     match result {

@@ -1,8 +1,10 @@
 //! The binary's commands, one file per command: each has a `clap::Args`
 //! struct and a `run(args) -> anyhow::Result<ExitCode>`.
 
+pub mod cancel;
 pub mod datasets;
 pub mod exec_task;
+pub mod executor;
 pub mod features;
 pub mod features_dataset;
 pub mod gc;
@@ -10,4 +12,5 @@ pub mod plan;
 pub mod report;
 pub mod reproduce;
 pub mod run;
+pub mod slurm_worker;
 pub mod status;
