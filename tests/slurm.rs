@@ -320,8 +320,9 @@ fn an_unreadable_audio_file_cancels_only_its_dependents() {
         .unwrap();
     let queue = String::from_utf8_lossy(&queue.stdout).to_string();
     for job in jobs["jobs"].as_array().unwrap() {
+        let id = job.to_string();
         assert!(
-            !queue.lines().any(|l| l.trim() == job.to_string()),
+            !queue.lines().any(|l| l.trim() == id),
             "job {job} left in the queue"
         );
     }

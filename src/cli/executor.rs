@@ -79,7 +79,10 @@ pub fn settle(
 ) -> anyhow::Result<Option<RunSummary>> {
     match run {
         Ok(run) => Ok(Some(run)),
-        Err(WorkspaceError::Slurm(SlurmError::Detached { run, submitted })) => {
+        Err(WorkspaceError::Slurm(e)) if matches!(*e, SlurmError::Detached { .. }) => {
+            let SlurmError::Detached { run, submitted } = *e else {
+                unreachable!("matched just above")
+            };
             let mut again = format!("{}", spec.spec.display());
             if let Some(p) = &spec.profile {
                 again.push_str(&format!(" --profile {p}"));
@@ -88,7 +91,7 @@ pub fn settle(
                 "slurm: detached; {submitted} task(s) go on in Slurm (run directory {}).\n  \
                  re-attach: tempora run {again} --executor slurm\n  \
                  queue:     tempora status {again}\n  \
-                 cancel:    tempora cancel {again}",
+                 cancel:    tempora cancel {again}\n  (with the same --cache and --data)",
                 run.display()
             );
             Ok(None)

@@ -52,7 +52,7 @@ pub enum WorkspaceError {
     Dataset(#[from] DatasetError),
     /// Planning failed.
     #[error(transparent)]
-    Plan(#[from] PlanError),
+    Plan(Box<PlanError>),
     /// The cache failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -73,10 +73,23 @@ pub enum WorkspaceError {
     Task(#[from] TaskError),
     /// The Slurm executor failed (or detached).
     #[error(transparent)]
-    Slurm(#[from] slurm::SlurmError),
+    Slurm(Box<slurm::SlurmError>),
     /// The plan has no report task (a run restricted with `--only` or `--folds`).
     #[error("this plan has no report task (a run with --only or --folds reports nothing)")]
     NoReport,
+}
+
+// Boxed: PlanError alone is 128 bytes, which clippy's result_large_err refuses.
+impl From<PlanError> for WorkspaceError {
+    fn from(e: PlanError) -> Self {
+        Self::Plan(Box::new(e))
+    }
+}
+
+impl From<slurm::SlurmError> for WorkspaceError {
+    fn from(e: slurm::SlurmError) -> Self {
+        Self::Slurm(Box::new(e))
+    }
 }
 
 /// Which experiment to plan: a spec file, one of its profiles, and an
