@@ -37,7 +37,7 @@ use crate::plan::TaskKind;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read the Slurm settings {path}: {source} (write one, see README \"On a cluster\", or pass --slurm-config FILE)")]
+    #[error("cannot read the Slurm settings {path} (write one, see README \"On a cluster\", or pass --slurm-config FILE)")]
     Read {
         /// The file.
         path: PathBuf,
@@ -222,17 +222,16 @@ impl Settings {
             path: self.path.clone(),
             field: format!("kinds.{name}.{field}"),
         };
+        let text = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
         let k = self.config.kinds.get(name).ok_or_else(|| missing("time"))?;
-        let partition = k
-            .partition
-            .clone()
-            .or_else(|| self.config.partition.clone())
+        let partition = text(&k.partition)
+            .or_else(|| text(&self.config.partition))
             .ok_or_else(|| missing("partition` (or the top-level `partition"))?;
         Ok(Resources {
             partition,
-            time: k.time.clone().ok_or_else(|| missing("time"))?,
+            time: text(&k.time).ok_or_else(|| missing("time"))?,
             cpus: k.cpus.ok_or_else(|| missing("cpus"))?,
-            memory: k.memory.clone().ok_or_else(|| missing("memory"))?,
+            memory: text(&k.memory).ok_or_else(|| missing("memory"))?,
             gres: k.gres.clone().filter(|g| !g.is_empty()),
             concurrency: k.concurrency.filter(|c| *c > 0),
             shard: k.shard.unwrap_or(1).max(1),
@@ -275,6 +274,9 @@ memory = "16G"
         let s = parse(Path::new("s.toml"), TEXT, &[]).unwrap();
         let e = s.resources(TaskKind::Norm).unwrap_err().to_string();
         assert!(e.contains("kinds.norm.time") && e.contains("s.toml"), "{e}");
+        let s = parse(Path::new("s.toml"), TEXT, &["train.time=".into()]).unwrap();
+        let e = s.resources(TaskKind::Train).unwrap_err().to_string();
+        assert!(e.contains("kinds.train.time"), "{e}");
         let e = parse(Path::new("s.toml"), "[kinds.train]\ncpus = 1", &[])
             .unwrap_err()
             .to_string();

@@ -116,6 +116,8 @@ pub fn sbatch_args(
     }
     args.extend([
         format!("--output={}", ctx.run.log_pattern(&array.name).display()),
+        // a requeued element appends to its output instead of truncating it
+        "--open-mode=append".to_string(),
         format!("--chdir={}", workdir.display()),
         "--requeue".to_string(),
         format!("--signal=B:USR2@{WARNING_SECONDS}"),
