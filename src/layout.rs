@@ -14,6 +14,7 @@
 //! ├── trash/                    corrupt or collected entries, moved aside, then deleted
 //! ├── plans/<experiment>[@<profile>].json   the last planned inputs per task (rerun reasons)
 //! ├── frozen/<experiment>[@<profile>]-<hash>.json   frozen plans that workers run tasks of
+//! ├── slurm/<experiment>[@<profile>]/   Slurm runs (see [`slurm_files`]); `active` names the live one
 //! ├── sources.json              the planner's (path, size, mtime) → blake3 index
 //! ├── calibration.json          measured training throughput (`tempora calibrate`)
 //! └── logs/<run>.jsonl          one JSON-lines log per run
@@ -51,8 +52,28 @@ pub mod files {
     pub const REPORT_INPUT: &str = "report_input.json";
 }
 
+/// File names inside a Slurm run directory (`slurm/<experiment>/<hash>/`).
+pub mod slurm_files {
+    /// The frozen plan of the submitted tasks.
+    pub const PLAN: &str = "plan.json";
+    /// The copy of the `tempora` binary the workers run.
+    pub const BINARY: &str = "tempora";
+    /// The compiled arrays (which tasks each element runs).
+    pub const ARRAYS: &str = "arrays.json";
+    /// The job id of each submitted array.
+    pub const SUBMISSION: &str = "submission.json";
+    /// Batch scripts, one per array.
+    pub const SCRIPTS: &str = "scripts";
+    /// One event file per task (started, progress, finished), one writer each.
+    pub const EVENTS: &str = "events";
+    /// Slurm's output file of each element.
+    pub const LOGS: &str = "logs";
+    /// In `slurm/<experiment>/`: the name of the run to attach to.
+    pub const ACTIVE: &str = "active";
+}
+
 /// Top-level names under the cache root that are not task kinds.
-pub const RESERVED_DIRS: [&str; 6] = ["work", "locks", "trash", "logs", "plans", "frozen"];
+pub const RESERVED_DIRS: [&str; 7] = ["work", "locks", "trash", "logs", "plans", "frozen", "slurm"];
 
 /// The paths of one cache directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,6 +169,13 @@ impl CacheLayout {
             "{}-{hash}.json",
             experiment_stem(experiment, profile)
         ))
+    }
+
+    /// The Slurm runs of `experiment` with `profile`.
+    pub fn slurm_runs(&self, experiment: &str, profile: Option<&str>) -> PathBuf {
+        self.root
+            .join("slurm")
+            .join(experiment_stem(experiment, profile))
     }
 
     /// The source index.

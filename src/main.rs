@@ -46,11 +46,16 @@ enum Command {
     Predict(cli::predict::PredictArgs),
     /// Compare an experiment's results with a baseline (exit 1 on a regression).
     Check(cli::check::CheckArgs),
+    /// Cancel the Slurm jobs of an experiment (`run --executor slurm`).
+    Cancel(cli::cancel::CancelArgs),
     /// Remove cache entries that no spec refers to.
     Gc(cli::gc::GcArgs),
     /// Run one task of a frozen plan (what cluster jobs call).
     #[command(hide = true)]
     ExecTask(cli::exec_task::ExecTaskArgs),
+    /// Run one element of a Slurm job array (what `--executor slurm` submits).
+    #[command(hide = true)]
+    SlurmWorker(cli::slurm_worker::SlurmWorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +82,8 @@ fn main() -> ExitCode {
         Command::Predict(args) => cli::predict::run(args),
         Command::Check(args) => cli::check::run(args),
         Command::Gc(args) => cli::gc::run(args),
+        Command::Cancel(args) => cli::cancel::run(args),
+        Command::SlurmWorker(args) => cli::slurm_worker::run(args),
         Command::ExecTask(args) => cli::exec_task::run(args),
     };
     match result {

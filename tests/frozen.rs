@@ -61,6 +61,7 @@ fn run_kinds(workspace: &Workspace, plan: &Plan, kinds: &[TaskKind]) {
             .filter(|t| kinds.contains(&t.kind))
             .cloned()
             .collect(),
+        upstream: Vec::new(),
     };
     let summary = LocalExecutor {
         jobs: 2,

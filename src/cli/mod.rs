@@ -2,9 +2,11 @@
 //! struct and a `run(args) -> anyhow::Result<ExitCode>`.
 
 pub mod calibrate;
+pub mod cancel;
 pub mod check;
 pub mod datasets;
 pub mod exec_task;
+pub mod executor;
 pub mod export;
 pub mod features;
 pub mod features_dataset;
@@ -14,4 +16,5 @@ pub mod predict;
 pub mod report;
 pub mod reproduce;
 pub mod run;
+pub mod slurm_worker;
 pub mod status;

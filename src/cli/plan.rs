@@ -62,6 +62,8 @@ pub struct PlanArgs {
     /// `tempora exec-task --plan FILE --task ID` runs one of its tasks.
     #[arg(long)]
     pub freeze: bool,
+    #[command(flatten)]
+    pub executor: super::executor::ExecutorArgs,
 }
 
 /// Parses `auto`, `cpu`, `cuda` or `cuda:N`.
@@ -130,6 +132,9 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         println!("{text}");
     } else {
         print!("{}", render(&plan, store, device));
+    }
+    if args.executor.executor == super::executor::ExecutorKind::Slurm {
+        print!("{}", super::executor::slurm_plan(&plan, &args.executor)?);
     }
     if args.freeze {
         let path = workspace.freeze(&plan).context("freezing the plan")?;

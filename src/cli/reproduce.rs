@@ -60,6 +60,8 @@ pub struct ReproduceArgs {
     /// CPU worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub executor: super::executor::ExecutorArgs,
     /// Directory that holds one report directory per experiment.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub reports_dir: PathBuf,
@@ -97,8 +99,12 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<ExitCode> {
         jobs: args.jobs,
         dry_run: false,
         reports_dir: args.reports_dir.clone(),
+        executor: args.executor.clone(),
     };
     let outcome = execute(&run_args, device)?;
+    if outcome.detached {
+        return Ok(outcome.code);
+    }
     let input = match outcome.report {
         Some(input) => input,
         // Nothing ran: the plan's freshness is still true.

@@ -43,6 +43,8 @@ pub struct RunArgs {
     /// Where the finished experiment's report goes (`<DIR>/<experiment>/`).
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub reports_dir: PathBuf,
+    #[command(flatten)]
+    pub executor: super::executor::ExecutorArgs,
 }
 
 /// What a run did, for callers that go on (e.g. `reproduce`).
@@ -59,6 +61,8 @@ pub struct RunOutcome {
     pub workspace: Workspace,
     /// The report input, when this run computed the experiment's report task.
     pub report: Option<ReportInput>,
+    /// The run detached from its Slurm jobs (they go on).
+    pub detached: bool,
 }
 
 /// Prints each job a dry run reports, in the order it would run.
@@ -105,19 +109,21 @@ pub fn execute(args: &RunArgs, device: ComputeDevice) -> anyhow::Result<RunOutco
     } else {
         Mode::Run
     };
-    let executor = match args.jobs {
+    let local = match args.jobs {
         Some(jobs) => LocalExecutor { jobs, mode },
         None => LocalExecutor::all_cores(mode),
     };
+    let executor = super::executor::choose(&args.executor, local)?;
     let progress = Arc::new(Progress::new(stale as u64, args.dry_run));
     let mut observers: Vec<Arc<dyn Observer>> = vec![progress.clone()];
     if args.dry_run {
         observers.push(Arc::new(DryRunList));
     }
-    let run = workspace
-        .run(&plan, device, &executor, observers, !args.dry_run)
-        .context("running the plan")?;
+    let run = workspace.run(&plan, device, executor.as_ref(), observers, !args.dry_run);
     progress.finish();
+    let Some(run) = super::executor::settle(run, &args.common)? else {
+        return Ok(RunOutcome::detached(plan, workspace));
+    };
     let s = &run.summary;
     if args.dry_run {
         eprintln!("dry run: {} would run; nothing computed", s.dry_run);
@@ -160,5 +166,6 @@ pub fn execute(args: &RunArgs, device: ComputeDevice) -> anyhow::Result<RunOutco
         plan,
         workspace,
         report,
+        detached: false,
     })
 }

@@ -80,6 +80,9 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
             out.push_str(&counts.row(&model.name));
         }
     }
+    if let Some(line) = super::executor::queue_line(&_workspace, &plan) {
+        out.push_str(&format!("\n{line}\n"));
+    }
     print!("{out}");
     Ok(ExitCode::SUCCESS)
 }

@@ -24,26 +24,28 @@ pub const BUILT: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/code_dige
 /// Per kind: its name, the code version that enters its task keys, and the
 /// digest of the code that version was recorded for.
 pub const RECORDED: &[(&str, u32, &str)] = &[
+    // Every kind recorded result-neutral: layout.rs gained the Slurm run
+    // directory's names (slurm/, slurm_files), which no task writes.
     (
         "features",
         1,
-        "8f33a94bfb845152fd98543861df4907613fbc19df3e7b778c277b019fadb42b",
+        "880b8a47c7507e7166ce35debed1505a75a5e14c6f77a5e6a66a0d5fb7b87daf",
     ),
     (
         "norm",
         1,
-        "0e386ec2d2afea84df2a031a22a5f58013bcf440182e119727f3d64f0448b62c",
+        "bc4b87ff988024ee2946a23f9739e061b962e2e4e48c3dcfa00cefa4a1c34aa1",
     ),
     (
         "chunks",
         1,
-        "77ff0df2da52258575f0921604650a34d7e4fbe96e91253c97c424fc9eef764b",
+        "ecd63f7088ff4ba84d2cd3f21afd3076ccf0b11ed348fcea8df491392037923a",
     ),
     // train v2: entries hold the model card (`model.json`).
     (
         "train",
         2,
-        "e1c228c00723f2fab9d81931241ae55f41b80e95568d2cf1e06bec52180161b2",
+        "a23e94f3ce9900478e13587997fcfec4c2ace32b6dc91a82301b9fb34d78ade0",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line
@@ -51,7 +53,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "report",
         2,
-        "7c4c4de9cd06fc41096814976c370fa894a4d78406ac8051ded116dc54d86595",
+        "97c2dfcd2e2b61b4863b3962c9d3dd1b1bda05ab8ccf6524425d75e99f06abea",
     ),
 ];
 

@@ -27,6 +27,9 @@ pub struct Batch {
     pub context: Arc<Context>,
     /// The tasks to run, in id order; a dependency outside the batch is done.
     pub tasks: Vec<Task>,
+    /// The done dependencies of those tasks (a frozen plan of the batch
+    /// holds them too, so that each of its tasks can be rebuilt).
+    pub upstream: Vec<Task>,
 }
 
 impl Batch {
@@ -102,4 +105,19 @@ impl Executor for LocalExecutor {
         };
         Ok(runner.run(queue, observer)?)
     }
+}
+
+/// The tasks outside `stale` that tasks in `stale` depend on directly.
+pub(crate) fn upstream(graph: &crate::plan::TaskGraph, stale: &BTreeSet<TaskId>) -> Vec<Task> {
+    let needed: BTreeSet<&TaskId> = graph
+        .tasks()
+        .filter(|t| stale.contains(&t.id))
+        .flat_map(|t| t.deps.iter().map(|d| &d.id))
+        .filter(|id| !stale.contains(*id))
+        .collect();
+    graph
+        .tasks()
+        .filter(|t| needed.contains(&t.id))
+        .cloned()
+        .collect()
 }

@@ -11,6 +11,7 @@
 
 pub mod executor;
 pub mod gc;
+pub mod slurm;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -70,14 +71,24 @@ pub enum WorkspaceError {
     /// A task failed.
     #[error(transparent)]
     Task(#[from] TaskError),
+    /// The Slurm executor failed (or detached).
+    #[error(transparent)]
+    Slurm(Box<slurm::SlurmError>),
     /// The plan has no report task (a run restricted with `--only` or `--folds`).
     #[error("this plan has no report task (a run with --only or --folds reports nothing)")]
     NoReport,
 }
 
+// Boxed: PlanError alone is 128 bytes, which clippy's result_large_err refuses.
 impl From<PlanError> for WorkspaceError {
     fn from(e: PlanError) -> Self {
         Self::Plan(Box::new(e))
+    }
+}
+
+impl From<slurm::SlurmError> for WorkspaceError {
+    fn from(e: slurm::SlurmError) -> Self {
+        Self::Slurm(Box::new(e))
     }
 }
 
@@ -262,6 +273,7 @@ impl Workspace {
                 .filter(|t| stale.contains(&t.id))
                 .cloned()
                 .collect(),
+            upstream: executor::upstream(graph, stale),
         }
     }
 

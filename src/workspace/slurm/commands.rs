@@ -1,0 +1,197 @@
+//! The only place tempora talks to Slurm: `sbatch`, `squeue`, `scancel` and
+//! `scontrol show config`, run as subprocesses with an argument vector (no
+//! shell) and an environment without the caller's `SLURM_*` variables (a
+//! run started inside an allocation must not pass its job's settings on).
+//! [`Slurm`] is a trait so the executor can be tested against a fake.
+
+use std::process::Command;
+
+/// Why a Slurm command failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CommandError {
+    /// The program could not be started (Slurm's client tools are missing).
+    #[error("cannot run `{program}`: {reason} (are Slurm's client tools installed and on PATH?)")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The OS error.
+        reason: String,
+    },
+    /// The program ran and failed.
+    #[error("`{command}` failed ({status}): {stderr}")]
+    Failed {
+        /// The command line, for the message.
+        command: String,
+        /// The exit status.
+        status: String,
+        /// What it printed on stderr.
+        stderr: String,
+    },
+    /// The output is not what tempora expects.
+    #[error("`{command}` printed {output:?}, which tempora cannot read")]
+    Output {
+        /// The command line.
+        command: String,
+        /// What it printed.
+        output: String,
+    },
+}
+
+impl CommandError {
+    /// Whether retrying may help (the controller was busy or unreachable).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            CommandError::Failed { stderr, .. } => {
+                let s = stderr.to_ascii_lowercase();
+                [
+                    "timed out",
+                    "unable to contact",
+                    "try again",
+                    "resource temporarily unavailable",
+                    "connection refused",
+                    "socket",
+                    "busy",
+                ]
+                .iter()
+                .any(|w| s.contains(w))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One array element in the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedElement {
+    /// The array's job id.
+    pub job: u64,
+    /// The element's index.
+    pub index: u32,
+    /// `PENDING`, `RUNNING`, …
+    pub state: String,
+}
+
+/// What tempora asks of Slurm.
+pub trait Slurm: Send + Sync {
+    /// `sbatch --parsable ARGS…`: the new job's id.
+    fn sbatch(&self, args: &[String]) -> Result<u64, CommandError>;
+    /// Every array element of `jobs` still in the queue (one `squeue` call).
+    fn squeue(&self, jobs: &[u64]) -> Result<Vec<QueuedElement>, CommandError>;
+    /// `scancel JOBS…`.
+    fn scancel(&self, jobs: &[u64]) -> Result<(), CommandError>;
+    /// The cluster's MaxArraySize.
+    fn max_array_size(&self) -> Result<u32, CommandError>;
+}
+
+/// The real Slurm, through its client programs.
+#[derive(Debug, Clone, Default)]
+pub struct SlurmCommands;
+
+fn run(program: &str, args: &[String]) -> Result<String, CommandError> {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SLURM_") {
+            cmd.env_remove(name);
+        }
+    }
+    let out = cmd.output().map_err(|e| CommandError::Spawn {
+        program: program.to_string(),
+        reason: e.to_string(),
+    })?;
+    if !out.status.success() {
+        return Err(CommandError::Failed {
+            command: format!("{program} {}", args.join(" ")),
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Reads `squeue -h -r -o %F|%K|%T` lines, keeping `jobs`.
+pub fn parse_squeue(text: &str, jobs: &[u64]) -> Vec<QueuedElement> {
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.trim().split('|');
+            let job = parts.next()?.parse().ok()?;
+            let index = parts.next()?.parse().ok()?;
+            let state = parts.next()?.to_string();
+            jobs.contains(&job)
+                .then_some(QueuedElement { job, index, state })
+        })
+        .collect()
+}
+
+impl Slurm for SlurmCommands {
+    fn sbatch(&self, args: &[String]) -> Result<u64, CommandError> {
+        let mut all = vec!["--parsable".to_string()];
+        all.extend_from_slice(args);
+        let out = run("sbatch", &all)?;
+        // --parsable prints `id` or `id;cluster`
+        let id = out.trim().split(';').next().unwrap_or("");
+        id.parse().map_err(|_| CommandError::Output {
+            command: "sbatch --parsable".into(),
+            output: out.clone(),
+        })
+    }
+
+    fn squeue(&self, jobs: &[u64]) -> Result<Vec<QueuedElement>, CommandError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Not `-j`: squeue fails on ids the controller has forgotten.
+        let args = ["-h", "-r", "-o", "%F|%K|%T"].map(String::from);
+        Ok(parse_squeue(&run("squeue", &args)?, jobs))
+    }
+
+    fn scancel(&self, jobs: &[u64]) -> Result<(), CommandError> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        run(
+            "scancel",
+            &jobs.iter().map(u64::to_string).collect::<Vec<_>>(),
+        )?;
+        Ok(())
+    }
+
+    fn max_array_size(&self) -> Result<u32, CommandError> {
+        let out = run("scontrol", &["show".into(), "config".into()])?;
+        out.lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once('=')?;
+                (name.trim() == "MaxArraySize").then(|| value.trim().parse().ok())?
+            })
+            .ok_or_else(|| CommandError::Output {
+                command: "scontrol show config".into(),
+                output: "no MaxArraySize line".into(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn squeue_lines_of_other_jobs_and_plain_jobs_are_dropped() {
+        let text = "12|0|RUNNING\n12|3|PENDING\n13|N/A|RUNNING\n99|1|PENDING\n";
+        let rows = parse_squeue(text, &[12, 13]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].index, 3);
+    }
+
+    #[test]
+    fn busy_controller_is_transient_bad_option_is_not() {
+        let failed = |stderr: &str| CommandError::Failed {
+            command: "sbatch".into(),
+            status: "1".into(),
+            stderr: stderr.into(),
+        };
+        assert!(
+            failed("sbatch: error: Batch job submission failed: Socket timed out").is_transient()
+        );
+        assert!(!failed("sbatch: error: invalid partition specified: gpu").is_transient());
+    }
+}
