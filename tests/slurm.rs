@@ -14,6 +14,8 @@
 //!   on it is cancelled (every other track is published), the run exits
 //!   non-zero naming the file, and no job of the run is left in the queue.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -42,12 +44,11 @@ fn slurm_is_up() -> bool {
             o.status.success() && ["idle", "mixed", "allocated"].iter().any(|w| s.contains(w))
         });
     if !up {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
         assert!(
-            !ci,
-            "CI=true but no Slurm is running (scripts/slurm/start.sh starts one)"
+            !common::in_ci(),
+            "CI is set but no Slurm is running (scripts/slurm/start.sh starts one)"
         );
-        println!("SKIPPED: no Slurm is running here (start one with sudo scripts/slurm/start.sh)");
+        common::skip("no Slurm is running here (start one with sudo scripts/slurm/start.sh)");
     }
     up
 }
@@ -326,4 +327,84 @@ fn an_unreadable_audio_file_cancels_only_its_dependents() {
             "job {job} left in the queue"
         );
     }
+}
+
+/// Jobs of this machine's queue (the tests own the local Slurm, one at a time).
+fn queued() -> usize {
+    let out = Command::new("squeue")
+        .args(["-h", "-o", "%i"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "squeue: {}", show(&out));
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+#[test]
+fn cancel_empties_the_queue_and_a_rerun_resumes() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_is_up() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = settings(d);
+    let cache = d.join("cache");
+    let spec: Vec<String> = [
+        "experiments/table1.toml",
+        "--profile",
+        "tiny",
+        "--cache",
+        &cache.display().to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
+    let with = |first: &str, extra: &[&str]| {
+        let mut a = vec![first.to_string()];
+        a.extend(spec.iter().cloned());
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run_args = with(
+        "run",
+        &[
+            "--device",
+            "cpu",
+            "--reports-dir",
+            &d.join("reports").display().to_string(),
+            "--executor",
+            "slurm",
+            "--slurm-config",
+            &cfg.display().to_string(),
+        ],
+    );
+    fn argv(a: &[String]) -> Vec<&str> {
+        a.iter().map(String::as_str).collect()
+    }
+    let mut detached = run_args.clone();
+    detached.push("--detach".into());
+    let out = tempora(&argv(&detached), None).output().unwrap();
+    assert!(out.status.success(), "detached run: {}", show(&out));
+    assert!(queued() > 0, "the detached run left jobs in the queue");
+
+    let out = tempora(&argv(&with("cancel", &[])), None).output().unwrap();
+    assert!(out.status.success(), "cancel: {}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("cancelled Slurm jobs"),
+        "{}",
+        show(&out)
+    );
+    wait_for("an empty queue after cancel", 60, || queued() == 0);
+
+    let out = tempora(&argv(&run_args), None).output().unwrap();
+    assert!(out.status.success(), "rerun after cancel: {}", show(&out));
+    assert_eq!(queued(), 0, "the rerun left jobs behind");
+    let again = tempora(&argv(&with("run", &["--device", "cpu"])), None)
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", show(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("\n0 to run"),
+        "everything was computed after the cancel: {}",
+        show(&again)
+    );
 }
