@@ -80,7 +80,7 @@ fn stereo_is_downmixed_to_the_channel_mean() {
     let path = dir.path().join("stereo.wav");
     let (left, right): (Vec<i16>, Vec<i16>) =
         (0..4410).map(|i| ((i % 100) as i16 * 100, 3000)).unzip();
-    write_wav(&path, 2, 44_100, |w| {
+    common::write_wav16(&path, 2, 44_100, |w| {
         for (l, r) in left.iter().zip(&right) {
             w.write_sample(*l).unwrap();
             w.write_sample(*r).unwrap();
@@ -219,26 +219,9 @@ fn a_pure_sine_lands_in_the_band_centred_nearest_its_frequency() {
     }
 }
 
-fn write_wav(
-    path: &Path,
-    channels: u16,
-    rate: u32,
-    fill: impl FnOnce(&mut hound::WavWriter<std::io::BufWriter<std::fs::File>>),
-) {
-    let spec = hound::WavSpec {
-        channels,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    fill(&mut writer);
-    writer.finalize().unwrap();
-}
-
 /// A short wav of a 440 Hz tone.
 fn tone_wav(path: &Path) {
-    write_wav(path, 1, 44_100, |w| {
+    common::write_wav16(path, 1, 44_100, |w| {
         for n in 0..4410 {
             w.write_sample((8000.0 * (2.0 * PI * 440.0 * n as f64 / 44_100.0).sin()) as i16)
                 .unwrap();
@@ -260,8 +243,8 @@ fn each_bad_input_gives_one_clear_error_naming_the_file() {
         b"this is not audio, just a text file\n".repeat(20),
     )
     .unwrap();
-    write_wav(&at("zero.wav"), 1, 44_100, |_| {});
-    write_wav(&at("silent.wav"), 2, 44_100, |w| {
+    common::write_wav16(&at("zero.wav"), 1, 44_100, |_| {});
+    common::write_wav16(&at("silent.wav"), 2, 44_100, |w| {
         (0..8820).for_each(|_| w.write_sample(0i16).unwrap())
     });
     std::fs::write(at("song.xyz"), &good).unwrap();

@@ -74,23 +74,17 @@ fn fixture_clips() -> Option<Vec<PathBuf>> {
 
 /// A sine sweep with a pulse, as 16-bit wav.
 fn write_wav(path: &Path, rate: u32, channels: u16, seconds: f64) {
-    let spec = hound::WavSpec {
-        channels,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
     let n = (seconds * f64::from(rate)) as usize;
-    for i in 0..n {
-        let t = i as f64 / f64::from(rate);
-        let pulse = if (t * 2.0).fract() < 0.05 { 0.5 } else { 0.0 };
-        let v = 0.3 * (2.0 * std::f64::consts::PI * (220.0 + 50.0 * t) * t).sin() + pulse;
-        for _ in 0..channels {
-            writer.write_sample((v * 20_000.0) as i16).unwrap();
+    common::write_wav16(path, channels, rate, |writer| {
+        for i in 0..n {
+            let t = i as f64 / f64::from(rate);
+            let pulse = if (t * 2.0).fract() < 0.05 { 0.5 } else { 0.0 };
+            let v = 0.3 * (2.0 * std::f64::consts::PI * (220.0 + 50.0 * t) * t).sin() + pulse;
+            for _ in 0..channels {
+                writer.write_sample((v * 20_000.0) as i16).unwrap();
+            }
         }
-    }
-    writer.finalize().unwrap();
+    });
 }
 
 fn check_cli(dir: &Path) {

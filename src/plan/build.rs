@@ -33,6 +33,16 @@ pub enum DeviceClass {
     Cuda,
 }
 
+impl DeviceClass {
+    /// The class's name as specs and keys spell it (`cpu`, `cuda`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceClass::Cpu => "cpu",
+            DeviceClass::Cuda => "cuda",
+        }
+    }
+}
+
 impl From<crate::device::ComputeDevice> for DeviceClass {
     fn from(device: crate::device::ComputeDevice) -> Self {
         match device {

@@ -45,7 +45,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "train",
         2,
-        "a23e94f3ce9900478e13587997fcfec4c2ace32b6dc91a82301b9fb34d78ade0",
+        "b8161fa9843edad383f048277405bbf167a257c317e1f1fe0218e85b55779a07",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line

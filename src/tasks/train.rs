@@ -131,30 +131,15 @@ fn fold_data(
         spectrograms.push(load_normalised(ctx, task, song, stats)?);
     }
     let spectrograms: Arc<[MelSpectrogram]> = spectrograms.into();
-    let mut offset = 0;
-    let mut sets = Vec::with_capacity(3);
-    for split in splits {
-        sets.push(chunk_set(
-            task,
-            &spectrograms,
-            split,
-            offset,
-            chunks,
-            bands,
-        )?);
-        offset += split.songs.len();
-    }
-    let test = sets.pop();
-    let validation = sets.pop();
-    let train = sets.pop();
-    match (train, validation, test) {
-        (Some(train), Some(validation), Some(test)) => Ok(FoldData {
-            train,
-            validation,
-            test,
-        }),
-        _ => unreachable!("three splits were pushed"),
-    }
+    let (train_songs, validation_songs) = (chunks.train.songs.len(), chunks.validation.songs.len());
+    let set = |split: &SplitChunks, offset: usize| {
+        chunk_set(task, &spectrograms, split, offset, chunks, bands)
+    };
+    Ok(FoldData {
+        train: set(&chunks.train, 0)?,
+        validation: set(&chunks.validation, train_songs)?,
+        test: set(&chunks.test, train_songs + validation_songs)?,
+    })
 }
 
 fn chunk_set(

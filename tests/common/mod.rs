@@ -69,3 +69,22 @@ pub fn skip(why: &str) {
     let test = thread.name().unwrap_or("a test");
     let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {test}: {why}");
 }
+
+/// Writes a 16-bit PCM wav of `channels` at `rate` Hz, with `fill` writing
+/// the interleaved samples.
+pub fn write_wav16(
+    path: &Path,
+    channels: u16,
+    rate: u32,
+    fill: impl FnOnce(&mut hound::WavWriter<std::io::BufWriter<std::fs::File>>),
+) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    fill(&mut writer);
+    writer.finalize().unwrap();
+}
