@@ -55,7 +55,7 @@ fn tiny_spec(dir: &Path, epochs: usize) -> PathBuf {
     path
 }
 
-/// What varies between machines and runs in `table1.md`: hashes, device,
+/// What varies between machines and runs in `report.md`: hashes, device,
 /// code version, timings, and our accuracies (bit-reproducible on one CPU, but
 /// not promised across CPU models). insta filters, as in `tests/report.rs`.
 fn redactions() -> Vec<(&'static str, &'static str)> {
@@ -66,6 +66,7 @@ fn redactions() -> Vec<(&'static str, &'static str)> {
             "| $1 | [redacted] |",
         ),
         (r"\d+\.\d+ ± \d+\.\d+", "[acc ± std]"),
+        (r"`tempora (run|plan) \S*table1\.toml", "`tempora $1 [spec]"),
         (r"[−+]\d+\.\d+", "[Δ]"),
     ]
 }
@@ -110,7 +111,7 @@ fn reproduce_tiny_writes_the_report_then_reuses_the_cache() {
         .collect();
     files.sort();
     insta::assert_snapshot!("tiny_report_files", files.join("\n"));
-    let md = std::fs::read_to_string(report.join("table1.md")).expect("table1.md");
+    let md = std::fs::read_to_string(report.join("report.md")).expect("report.md");
     insta::with_settings!({filters => redactions()}, {
         insta::assert_snapshot!("tiny_report_table1_md", md);
     });
@@ -122,7 +123,7 @@ fn reproduce_tiny_writes_the_report_then_reuses_the_cache() {
         "the second run computes nothing:\n{}",
         text(&second.stderr)
     );
-    let again = std::fs::read_to_string(report.join("table1.md")).expect("table1.md");
+    let again = std::fs::read_to_string(report.join("report.md")).expect("report.md");
     assert_eq!(
         md, again,
         "the report of a cached experiment is the same bytes"

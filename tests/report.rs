@@ -1,6 +1,6 @@
 //! Integration tests of the report module on a fixed, hand-made results
 //! fixture (`tests/fixtures/report/`, see its README): snapshots of the
-//! rendered `table1.md`, `results.csv` and `summary.csv`; honesty rules (no
+//! rendered `report.md`, `results.csv` and `summary.csv`; honesty rules (no
 //! paper number as ours, "—" where nothing ran); plots written as PNG and SVG;
 //! all-or-nothing writing of the report directory.
 
@@ -92,7 +92,7 @@ macro_rules! redacted {
 #[test]
 fn table1_md_snapshot() {
     let (_root, summary) = write_fixture_report(&fixture());
-    let md = fs::read_to_string(summary.dir.join("table1.md")).unwrap();
+    let md = fs::read_to_string(summary.dir.join("report.md")).unwrap();
     redacted!(insta::assert_snapshot!("table1_md", md));
 }
 
@@ -158,7 +158,7 @@ const PAPER_80: usize = 7;
 fn missing_rows_show_a_dash_and_ours_is_never_a_paper_number() {
     let input = fixture();
     let (_root, summary) = write_fixture_report(&input);
-    let md = fs::read_to_string(summary.dir.join("table1.md")).unwrap();
+    let md = fs::read_to_string(summary.dir.join("report.md")).unwrap();
     let rows = table_rows(&md);
     let row = |name: &str| rows.iter().find(|r| r[0] == name).unwrap().clone();
     // Planned, no results.
@@ -194,7 +194,7 @@ fn a_report_without_runs_shows_no_number_as_ours() {
     input.runs.clear();
     input.filters = None;
     let (_root, summary) = write_fixture_report(&input);
-    let md = fs::read_to_string(summary.dir.join("table1.md")).unwrap();
+    let md = fs::read_to_string(summary.dir.join("report.md")).unwrap();
     for r in table_rows(&md) {
         for ours in [OURS_250, OURS_80] {
             assert!(r[ours] == "—" || r[ours] == "not reproduced", "row {r:?}");
@@ -209,6 +209,63 @@ fn a_report_without_runs_shows_no_number_as_ours() {
         summary.skipped_plots
     );
     assert!(summary.dir.join("accuracy_vs_params.png").exists());
+}
+
+/// The fixture as an ablation would be: no paper numbers, no reference
+/// rows, a title of its own, and the models as variants of a swept key.
+fn ablation() -> ReportInput {
+    let mut input = fixture();
+    input.experiment = "pooling".into();
+    input.title = "Frequency pooling".into();
+    input.description = Some("How many mel bands should the pooling keep?".into());
+    input.paper_only.clear();
+    let sweeps = [("A", "2"), ("A", "4"), ("B", "2"), ("B", "4")];
+    for (model, (base, value)) in input.models.iter_mut().zip(sweeps) {
+        model.paper_params = None;
+        model.paper_accuracy.clear();
+        model.sweep = Some(report::SweepInfo {
+            base: base.into(),
+            settings: vec![("*.pool.freq".into(), value.into())],
+        });
+    }
+    input
+}
+
+#[test]
+fn an_ablation_report_has_its_own_title_and_no_paper_wording() {
+    let (_root, summary) = write_fixture_report(&ablation());
+    let md = fs::read_to_string(summary.dir.join("report.md")).unwrap();
+    assert!(md.starts_with("# Frequency pooling — pooling\n"), "{md}");
+    for word in ["Table 1", "paper", "Paper", "Marchand", "Δ", "ours"] {
+        assert!(
+            !md.contains(word),
+            "`{word}` in an ablation's report:\n{md}"
+        );
+    }
+    assert!(!summary.text.contains("Table 1"), "{}", summary.text);
+    redacted!(insta::assert_snapshot!("ablation_md", md));
+}
+
+#[test]
+fn a_sweep_gets_a_table_of_accuracy_against_the_swept_value_per_hop() {
+    let input = ablation();
+    let (_root, summary) = write_fixture_report(&input);
+    let md = fs::read_to_string(summary.dir.join("report.md")).unwrap();
+    let sweep = &md[md.find("## Sweep").expect("a sweep section")..];
+    assert!(sweep.contains("### `*.pool.freq`, hop 250"), "{sweep}");
+    assert!(sweep.contains("### `*.pool.freq`, hop 80"), "{sweep}");
+    let row_a = sweep
+        .lines()
+        .find(|l| l.starts_with("| A "))
+        .expect("a row for base model A");
+    // A at pool 2 is the fixture's O-net at hop 250: the same cell as the results table.
+    let table = report::build_table(&input).unwrap();
+    let o_net = report::table::ours_text(&table.rows[0].cells[0]);
+    assert!(row_a.contains(&o_net), "{row_a} lacks {o_net}");
+    // No sweep, no section.
+    let (_root, plain) = write_fixture_report(&fixture());
+    let md = fs::read_to_string(plain.dir.join("report.md")).unwrap();
+    assert!(!md.contains("## Sweep"));
 }
 
 #[test]
@@ -278,7 +335,7 @@ fn rewriting_replaces_the_whole_directory() {
 fn a_failed_write_leaves_the_previous_report_and_no_half_written_dir() {
     let input = fixture();
     let (root, summary) = write_fixture_report(&input);
-    let before = fs::read_to_string(summary.dir.join("table1.md")).unwrap();
+    let before = fs::read_to_string(summary.dir.join("report.md")).unwrap();
     // An inconsistent input (a run of a model the spec does not have) fails.
     let mut bad = input.clone();
     bad.runs[0].metrics.model = "Z-net".into();
@@ -290,7 +347,7 @@ fn a_failed_write_leaves_the_previous_report_and_no_half_written_dir() {
     assert!(report::write_report(&input, &blocked).is_err());
     assert_eq!(fs::read_to_string(&blocked).unwrap(), "a file");
     // The previous report is intact and nothing else was left behind.
-    let after = fs::read_to_string(summary.dir.join("table1.md")).unwrap();
+    let after = fs::read_to_string(summary.dir.join("report.md")).unwrap();
     assert_eq!(before, after);
     assert_eq!(entries(root.path()), [blocked, summary.dir.clone()]);
 }

@@ -322,6 +322,32 @@ fn spec_hash_ignores_formatting_but_not_values() {
 /// The malformed-spec corpus: every file fails with a located message and a
 /// hint. A file may ask for a profile on a line `# test: --profile NAME`.
 #[test]
+fn table1_titles_its_report_and_quotes_marchand_as_a_reference() {
+    let exp = load("experiments/table1.toml", None);
+    assert_eq!(exp.title, "Table 1");
+    assert!(exp.description.as_deref().unwrap().contains("Pons & Serra"));
+    let names: Vec<(&str, f64)> = exp
+        .references
+        .iter()
+        .map(|r| (r.name.as_str(), r.accuracy))
+        .collect();
+    assert_eq!(names, [("Marchand et al.", 96.0)]);
+    let quick = load("experiments/table1.toml", Some("quick"));
+    assert!(quick
+        .profile_description
+        .as_deref()
+        .unwrap()
+        .starts_with("CPU"));
+    assert_eq!(
+        quick.description, exp.description,
+        "a profile keeps the experiment's description"
+    );
+    let pooling = load("experiments/ablations/pooling.toml", None);
+    assert!(pooling.references.is_empty());
+    assert!(pooling.title.starts_with("Frequency pooling"));
+}
+
+#[test]
 fn malformed_specs_fail_with_located_hints() {
     let dir = repo("tests/specs");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)

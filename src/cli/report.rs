@@ -65,9 +65,11 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
                 ..PlanOptions::default()
             };
             let (workspace, plan) = prepare(&common, opts, Check::Sizes)?;
-            workspace
+            let mut input = workspace
                 .report_input(&plan)
-                .context("reading the experiment's results from the cache")?
+                .context("reading the experiment's results from the cache")?;
+            note_full_command(&mut input, &common);
+            input
         }
         (None, None) => bail!("give a spec (e.g. experiments/table1.toml) or --input FILE"),
     };
@@ -89,6 +91,25 @@ fn read_input_file(path: &Path) -> anyhow::Result<ReportInput> {
             path.display()
         )
     })
+}
+
+/// Adds to the notes of a profile's report the command that runs the
+/// experiment in full (the spec as given on this command line, no profile).
+pub fn note_full_command(input: &mut ReportInput, common: &SpecArgs) {
+    if common.profile.is_none() {
+        return;
+    }
+    let data = common
+        .target
+        .data
+        .as_ref()
+        .map(|d| format!(" --data {d}"))
+        .unwrap_or_default();
+    let spec = common.spec.display();
+    input.notes.push(format!(
+        "Run this experiment in full with `tempora run {spec}{data}` (`tempora plan {spec}` \
+         first says what it costs)."
+    ));
 }
 
 /// Writes the report of `input` to `out` (replacing any previous one as a

@@ -25,7 +25,7 @@ use tempora::plan::estimate::{human_seconds, training_seconds_to_run};
 use tempora::plan::PlanOptions;
 
 use super::plan::{prepare, SpecArgs, Target};
-use super::report::write_and_print;
+use super::report::{note_full_command, write_and_print};
 use super::run::{execute, RunArgs};
 
 /// The profile `--profile auto` picks on a CPU.
@@ -105,7 +105,7 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<ExitCode> {
     if outcome.detached {
         return Ok(outcome.code);
     }
-    let input = match outcome.report {
+    let mut input = match outcome.report {
         Some(input) => input,
         // Nothing ran: the plan's freshness is still true.
         None if outcome.ran == 0 && outcome.failed == 0 => {
@@ -121,6 +121,7 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<ExitCode> {
             workspace.report_input(&plan)?
         }
     };
+    note_full_command(&mut input, &common);
     let dir = args.reports_dir.join(&input.experiment);
     write_and_print(&input, &dir, true)?;
     if outcome.failed > 0 {

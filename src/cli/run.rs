@@ -81,9 +81,10 @@ impl Observer for DryRunList {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let device = resolve_device(args.common.target.device)?;
     let outcome = execute(&args, device)?;
-    if let Some(input) = &outcome.report {
+    if let Some(mut input) = outcome.report {
+        report::note_full_command(&mut input, &args.common);
         let dir = args.reports_dir.join(&input.experiment);
-        report::write_and_print(input, &dir, false)?;
+        report::write_and_print(&input, &dir, false)?;
         eprintln!("report: {} (`tempora report` prints it)", dir.display());
     }
     Ok(outcome.code)

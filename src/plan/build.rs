@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::dataset::Dataset;
 use crate::features::{FeatureConfig, NormSplit};
-use crate::report::{DatasetInfo, ModelReportInfo};
+use crate::report::{DatasetInfo, ModelReportInfo, PaperOnlyRow, SweepInfo};
 use crate::spec::{Experiment, ModelSpec};
 
 use super::graph::TaskGraph;
@@ -372,12 +372,18 @@ fn report_task(
                 .as_ref()
                 .map(|p| p.accuracy.iter().map(|(&h, &a)| (h, a / 100.0)).collect())
                 .unwrap_or_default(),
+            sweep: m.sweep.as_ref().map(|s| SweepInfo {
+                base: s.base.clone(),
+                settings: s.settings.clone(),
+            }),
         })
         .collect();
     let params = TaskParams::Report(ReportParams {
         experiment: exp.name.clone(),
-        profile: exp.profile.clone(),
+        title: exp.title.clone(),
         description: exp.description.clone(),
+        profile: exp.profile.clone(),
+        profile_description: exp.profile_description.clone(),
         spec_hash: exp.hash().to_string(),
         dataset: DatasetInfo {
             name: dataset.name.clone(),
@@ -389,6 +395,15 @@ fn report_task(
         class_names: dataset.classes.clone(),
         models: infos,
         archs: models.iter().map(|(_, m)| m.arch.clone()).collect(),
+        references: exp
+            .references
+            .iter()
+            .map(|r| PaperOnlyRow {
+                name: r.name.clone(),
+                accuracy: r.accuracy / 100.0,
+                source: r.source.clone(),
+            })
+            .collect(),
     });
     Task::new(
         format!("report/{}", exp.name),

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::{ChunkPolicy, ShortSongPolicy};
 use crate::features::{FeatureConfig, NormConfig};
 use crate::model::ArchConfig;
-use crate::report::{DatasetInfo, ModelReportInfo};
+use crate::report::{DatasetInfo, ModelReportInfo, PaperOnlyRow};
 use crate::train::TrainConfig;
 
 use super::build::DeviceClass;
@@ -156,10 +156,14 @@ pub struct TrainParams {
 pub struct ReportParams {
     /// Experiment name.
     pub experiment: String,
+    /// Report title (`[experiment].title`, else the name).
+    pub title: String,
+    /// The experiment's description.
+    pub description: Option<String>,
     /// The active profile (`None`: the spec as written).
     pub profile: Option<String>,
-    /// The profile's description, else the experiment's.
-    pub description: Option<String>,
+    /// The active profile's description.
+    pub profile_description: Option<String>,
     /// Hash of the expanded spec.
     pub spec_hash: String,
     /// The dataset.
@@ -174,4 +178,6 @@ pub struct ReportParams {
     pub models: Vec<ModelReportInfo>,
     /// Each model's architecture (to read its first-layer filters), in the order of `models`.
     pub archs: Vec<ArchConfig>,
+    /// Quoted results the experiment does not run (`[[reference]]`), in spec order.
+    pub references: Vec<PaperOnlyRow>,
 }

@@ -50,10 +50,12 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line
     // and notes say "none (the spec as written)" and name the full command.
+    // report v3: title, description and reference rows come from the spec;
+    // models carry their sweep settings (the sweep view).
     (
         "report",
-        2,
-        "97c2dfcd2e2b61b4863b3962c9d3dd1b1bda05ab8ccf6524425d75e99f06abea",
+        3,
+        "e22f160c04ed3e62dab5def2e7ec07f140ff37f4bd674f115e70a8af50450b2a",
     ),
 ];
 

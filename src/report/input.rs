@@ -39,6 +39,18 @@ pub struct ModelReportInfo {
     /// The paper's mean song-level accuracy per hop, as a fraction in 0..1
     /// (the paper prints percent: 76.66 % is `0.7666`).
     pub paper_accuracy: BTreeMap<usize, f64>,
+    /// For a sweep variant: its base model and the settings applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepInfo>,
+}
+
+/// Where a sweep variant comes from (the report's sweep view groups by it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepInfo {
+    /// Name of the model the variant was made from.
+    pub base: String,
+    /// `(key, value)` settings applied, in sorted key order, as the name writes them.
+    pub settings: Vec<(String, String)>,
 }
 
 /// Everything one (model, hop, fold) run produced that a report uses.
@@ -79,6 +91,12 @@ pub struct FilterWeights {
 pub struct ReportInput {
     /// Experiment name (the report directory is `reports/<experiment>/`).
     pub experiment: String,
+    /// The report's title (`[experiment].title`; empty: the experiment name).
+    #[serde(default)]
+    pub title: String,
+    /// The experiment's description, the report's opening paragraph.
+    #[serde(default)]
+    pub description: Option<String>,
     /// Hash of the spec the runs were planned from (hex).
     pub spec_hash: String,
     /// Profile the experiment ran under (e.g. `paper`, `quick`).
@@ -105,8 +123,9 @@ pub struct ReportInput {
     pub class_names: Vec<String>,
     /// Table 1's rows, in spec order.
     pub models: Vec<ModelReportInfo>,
-    /// Methods the paper quotes but tempora does not run (Table 1:
-    /// [`PaperOnlyRow::marchand_peeters`]); shown after the models.
+    /// Results the spec quotes but tempora does not run (`[[reference]]`,
+    /// Table 1's Marchand et al.); shown after the models.
+    #[serde(default)]
     pub paper_only: Vec<PaperOnlyRow>,
     /// Every finished run, in any order.
     pub runs: Vec<RunOutput>,
@@ -159,6 +178,25 @@ impl ReportInput {
             }
         }
         Ok(())
+    }
+
+    /// The title to show: [`Self::title`], else the experiment name.
+    pub fn display_title(&self) -> &str {
+        if self.title.trim().is_empty() {
+            &self.experiment
+        } else {
+            &self.title
+        }
+    }
+
+    /// Whether any paper number is quoted (a model's or a reference row):
+    /// without one, the tables leave out the paper and Δ columns.
+    pub fn quotes_papers(&self) -> bool {
+        !self.paper_only.is_empty()
+            || self
+                .models
+                .iter()
+                .any(|m| m.paper_params.is_some() || !m.paper_accuracy.is_empty())
     }
 
     /// Index of `model` in [`Self::models`] (spec order).

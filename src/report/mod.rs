@@ -1,13 +1,15 @@
 //! Reports: every run's test metrics of an experiment, aggregated with polars
-//! into the paper's Table 1 (Markdown, CSV, JSON) beside the paper's numbers,
-//! plus plots (plotters, PNG and SVG).
+//! into a results table (Markdown, CSV, JSON) beside any paper numbers the
+//! spec quotes (Table 1's, for `experiments/table1.toml`), a sweep view when
+//! the spec sweeps, plus plots (plotters, PNG and SVG). Title, description and
+//! quoted reference rows come from the spec.
 //!
 //! # Data flow
 //!
 //! ```text
 //! ReportInput ──validate──▶ per-fold DataFrame ──group by (model, hop)──▶ Table
 //!  (provenance, models      (results.csv/.json)     mean ± sample std       │
-//!   in spec order, paper                                                    ├─▶ table1.md, summary.csv
+//!   in spec order, paper                                                    ├─▶ report.md, summary.csv
 //!   numbers, runs)                                                          ├─▶ plots (PNG + SVG)
 //!                                                                           └─▶ terminal text
 //! ```
@@ -21,7 +23,7 @@
 //!
 //! | file | content |
 //! |---|---|
-//! | `table1.md` | provenance header, Table 1 (ours beside the paper's), which rows ran, the column legend below |
+//! | `report.md` | title and description from the spec, provenance header, the results table (ours beside the paper's when the spec quotes any), the sweep view, which rows ran, the column legend below |
 //! | `results.csv`, `results.json` | one row per (model, hop, fold): [`frame::PER_FOLD_COLUMNS`] |
 //! | `summary.csv` | one row per planned (model, hop): [`frame::SUMMARY_COLUMNS`] |
 //! | `accuracy_vs_params`, `confusion`, `training_curves`, `filters` (`.png` + `.svg`) | see `src/report/plot/mod.rs` |
@@ -33,7 +35,9 @@
 //! - An "ours" cell is computed from runs only; a (model, hop) without runs
 //!   shows `—`, never a paper number.
 //! - Partial results say how many folds they average: `(3/10 folds)`.
-//! - Paper-only rows (Marchand et al.) say "not reproduced" in every "ours" cell.
+//! - Reference rows (`[[reference]]`, Table 1's Marchand et al.) say "not
+//!   reproduced" in every "ours" cell.
+//! - No paper number quoted: no paper or Δ column.
 //! - Standard deviations are *sample* standard deviations over folds
 //!   (divisor n − 1); with one fold there is none.
 //!
@@ -45,6 +49,7 @@ pub mod table;
 
 mod figures;
 mod plot;
+mod sweep;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -55,13 +60,13 @@ pub use figures::{best_model, best_model_among};
 pub use frame::{HopSummary, Table, TableRow};
 pub use input::{
     DatasetInfo, FilterGroupWeights, FilterWeights, ModelReportInfo, ReportInput, RunOutput,
+    SweepInfo,
 };
 
-/// Marchand & Peeters' song-level accuracy on Ballroom, as Table 1 quotes it
-/// (paper Table 1, reference [10]: 96 %). Not a neural network; not reproduced.
-pub const MARCHAND_ACCURACY: f64 = 0.96;
+/// The report's Markdown file in `reports/<experiment>/`.
+pub const REPORT_FILE: &str = "report.md";
 
-/// What every column of `table1.md` (and the terminal table) means. The README
+/// What every column of `report.md` (and the terminal table) means. The README
 /// quotes it.
 pub const LEGEND: &str = "\
 - **Model**: the model's name as in the spec, rows in spec order. Paper-only rows \
@@ -83,23 +88,17 @@ device) are in `results.csv`/`results.json`; per-(model, hop) aggregates, chunk-
 accuracy included, in `summary.csv`.
 ";
 
-/// A method the paper quotes for comparison but tempora does not run.
+/// A result a paper quotes that the experiment does not run (a spec's
+/// `[[reference]]`, e.g. Table 1's Marchand et al.).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PaperOnlyRow {
     /// Name as the table shows it.
     pub name: String,
-    /// The paper's song-level accuracy (0..1).
+    /// The quoted song-level accuracy (0..1).
     pub accuracy: f64,
-}
-
-impl PaperOnlyRow {
-    /// Marchand & Peeters (modulation scale spectrum), 96 % (Table 1, [10]).
-    pub fn marchand_peeters() -> Self {
-        Self {
-            name: "Marchand et al.".to_owned(),
-            accuracy: MARCHAND_ACCURACY,
-        }
-    }
+    /// Where the number comes from, for the footnote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// Errors of building or writing a report.
@@ -165,8 +164,8 @@ pub fn write_report(input: &ReportInput, out_dir: &Path) -> Result<ReportSummary
     let table = frame::build_table(input, &per_fold)?;
     let mut staged = write::StagedDir::new(out_dir)?;
     staged.write(
-        "table1.md",
-        table::render_table1_md(&table, input).as_bytes(),
+        REPORT_FILE,
+        table::render_report_md(&table, input).as_bytes(),
     )?;
     staged.write_csv("results.csv", &per_fold)?;
     staged.write_json("results.json", &per_fold)?;

@@ -1,17 +1,19 @@
-//! Rendering Table 1: `table1.md` (header, table, which rows ran, legend) and
-//! the plain-text table printed to the terminal (`just reproduce`).
+//! Rendering the results table: `report.md` (title, description, header,
+//! table, sweep view, which rows ran, legend) and the plain-text table printed
+//! to the terminal (`just reproduce`).
 //!
 //! Every "ours" cell is computed from runs; a (model, hop) without runs shows
 //! [`MISSING`], never a paper number. Paper numbers appear only in "paper"
 //! columns and in paper-only rows, whose "ours" cells say
-//! [`NOT_REPRODUCED`].
+//! [`NOT_REPRODUCED`]. An experiment that quotes no paper number (no model's
+//! `paper`, no `[[reference]]`) gets no paper or Δ columns at all.
 //!
 //! Must not know polars or plotting: it renders a [`Table`].
 
 use std::fmt::Write as _;
 
 use super::frame::{HopSummary, Table};
-use super::{ReportInput, LEGEND};
+use super::{sweep, ReportInput, LEGEND};
 
 /// What an "ours" (or any) cell shows when there is no value.
 pub const MISSING: &str = "—";
@@ -48,7 +50,7 @@ pub fn thousands(n: usize) -> String {
 }
 
 /// Our cell: `mean ± std`, with `(k/n folds)` when not every fold ran.
-fn ours_cell(cell: &HopSummary) -> String {
+pub fn ours_text(cell: &HopSummary) -> String {
     let Some(mean) = cell.song_mean else {
         return MISSING.to_owned();
     };
@@ -65,8 +67,23 @@ fn ours_cell(cell: &HopSummary) -> String {
     text
 }
 
-/// Header and body cells of Table 1, as strings, in column order.
+/// Header and body cells of the results table, as strings, in column order
+/// (paper and Δ columns only when the experiment quotes a paper).
 fn table_cells(table: &Table, input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
+    if !input.quotes_papers() {
+        let mut header = vec!["Model".to_owned(), "#params".to_owned()];
+        header.extend(table.hops.iter().map(|hop| format!("hop {hop}")));
+        let body = table
+            .rows
+            .iter()
+            .map(|row| {
+                let mut cells = vec![row.model.clone(), thousands(row.params)];
+                cells.extend(row.cells.iter().map(ours_text));
+                cells
+            })
+            .collect();
+        return (header, body);
+    }
     let mut header = vec![
         "Model".to_owned(),
         "#params ours".to_owned(),
@@ -86,7 +103,7 @@ fn table_cells(table: &Table, input: &ReportInput) -> (Vec<String>, Vec<Vec<Stri
             opt(row.paper_params.map(thousands)),
         ];
         for cell in &row.cells {
-            cells.push(ours_cell(cell));
+            cells.push(ours_text(cell));
             cells.push(opt(cell.paper.map(percent)));
             cells.push(opt(cell.difference.map(points)));
         }
@@ -139,12 +156,19 @@ fn padded(cells: &[String], widths: &[usize]) -> Vec<String> {
         .collect()
 }
 
-/// Renders Table 1 as an aligned Markdown table (names left, numbers right).
+/// Renders the results table as an aligned Markdown table (names left,
+/// numbers right).
 pub fn render_markdown_table(table: &Table, input: &ReportInput) -> String {
     let (header, body) = table_cells(table, input);
-    let widths = widths(&header, &body);
+    markdown_grid(&header, &body)
+}
+
+/// An aligned Markdown table of `header` and `body` (the first column left,
+/// the others right-aligned).
+pub(crate) fn markdown_grid(header: &[String], body: &[Vec<String>]) -> String {
+    let widths = widths(header, body);
     let line = |cells: &[String]| format!("| {} |\n", padded(cells, &widths).join(" | "));
-    let mut out = line(&header);
+    let mut out = line(header);
     let rule: Vec<String> = widths
         .iter()
         .enumerate()
@@ -158,22 +182,37 @@ pub fn render_markdown_table(table: &Table, input: &ReportInput) -> String {
         })
         .collect();
     out.push_str(&format!("| {} |\n", rule.join(" | ")));
-    for row in &body {
+    for row in body {
         out.push_str(&line(row));
     }
     out
 }
 
-/// Renders Table 1 as plain aligned text for the terminal: a title line
-/// naming the experiment, profile and dataset, then the table.
+/// The title line: `TITLE — experiment`, or the experiment name alone when
+/// the spec gives no title of its own.
+fn heading(input: &ReportInput) -> String {
+    let title = input.display_title();
+    if title == input.experiment {
+        title.to_owned()
+    } else {
+        format!("{title} — {}", input.experiment)
+    }
+}
+
+/// Renders the results table as plain aligned text for the terminal: a title
+/// line naming the experiment, profile and dataset, then the table.
 pub fn render_text(table: &Table, input: &ReportInput) -> String {
     let (header, body) = table_cells(table, input);
     let widths = widths(&header, &body);
     let line = |cells: &[String]| format!("{}\n", padded(cells, &widths).join("  ").trim_end());
     let mut out = format!(
-        "Table 1 — {} (profile {}, dataset {} with {} tracks, device {}); \
+        "{} (profile {}, dataset {} with {} tracks, device {}); \
          song-level accuracy in %, mean ± sample std over folds\n",
-        input.experiment, input.profile, input.dataset.name, input.dataset.tracks, input.device
+        heading(input),
+        input.profile,
+        input.dataset.name,
+        input.dataset.tracks,
+        input.device
     );
     for note in &input.notes {
         let _ = writeln!(out, "note: {note}");
@@ -247,24 +286,75 @@ fn which_rows_ran(table: &Table, input: &ReportInput) -> String {
     let _ = writeln!(out, "- Ran on some folds only: {}", list(&partial));
     let _ = writeln!(
         out,
-        "- Planned but no results (ours shows {MISSING}): {}",
+        "- Planned but no results (shown as {MISSING}): {}",
         list(&missing)
     );
-    let names: Vec<String> = input.paper_only.iter().map(|p| p.name.clone()).collect();
-    let _ = writeln!(out, "- Paper only, {NOT_REPRODUCED}: {}", list(&names));
+    if input.quotes_papers() {
+        let names: Vec<String> = input.paper_only.iter().map(|p| p.name.clone()).collect();
+        let _ = writeln!(out, "- Paper only, {NOT_REPRODUCED}: {}", list(&names));
+    }
     out.push_str("- A hop a model is not planned at shows \u{2014} in every column of that hop.\n");
     out
 }
 
-/// Renders the whole `table1.md`: provenance header, table, which rows
-/// ran, footnotes and the column legend.
-pub fn render_table1_md(table: &Table, input: &ReportInput) -> String {
-    let mut out = format!("# Table 1 — {}\n\n", input.experiment);
-    out.push_str(
-        "Reproduction of Pons & Serra (ICASSP 2017), Table 1: mean song-level accuracy \
-         over cross-validation folds. Our numbers are computed from this experiment's runs; \
-         the paper's are quoted beside them.\n\n",
+/// The column legend for `input`: [`LEGEND`] when the experiment quotes a
+/// paper; without one, the same minus every paper column.
+pub fn legend(input: &ReportInput) -> String {
+    if input.quotes_papers() {
+        return LEGEND.to_owned();
+    }
+    let paper_columns = ["- **#params paper**", "- **hop H paper**", "- **hop H Δ**"];
+    let mut out = String::new();
+    for item in LEGEND.split("\n- ").map(|i| i.trim_start_matches("- ")) {
+        let item = format!("- {}", item.trim_end());
+        if paper_columns.iter().any(|p| item.starts_with(p)) {
+            continue;
+        }
+        let item = item
+            .replace("**#params ours**", "**#params**")
+            .replace("**hop H ours**", "**hop H**");
+        // The Model item ends with a sentence on paper-only rows.
+        let item = match item.find(" Paper-only rows") {
+            Some(at) => item[..at].to_owned(),
+            None => item,
+        };
+        out.push_str(&item.replace(": it is never filled with a paper number", ""));
+        out.push('\n');
+    }
+    out
+}
+
+/// The footnote of the reference rows: what † means, and each row's source.
+fn reference_footnote(input: &ReportInput) -> String {
+    let mut out = String::from(
+        "\n† Paper only: the paper gives one accuracy for this method, which does not \
+         cut songs into chunks, so no hop applies; it is repeated under each hop.\n",
     );
+    for row in input.paper_only.iter() {
+        if let Some(source) = &row.source {
+            let _ = writeln!(out, "- {}: {source}", row.name);
+        }
+    }
+    out
+}
+
+/// Renders the whole `report.md`: title, description, provenance header,
+/// results table, sweep view, which rows ran, footnotes and the column legend.
+pub fn render_report_md(table: &Table, input: &ReportInput) -> String {
+    let mut out = format!("# {}\n\n", heading(input));
+    if let Some(description) = input
+        .description
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+    {
+        let _ = write!(out, "{} ", description.trim_end());
+    }
+    out.push_str("Mean song-level accuracy over cross-validation folds, computed from this experiment's runs");
+    out.push_str(if input.quotes_papers() {
+        "; the paper's numbers are quoted beside them.\n\n"
+    } else {
+        ".\n\n"
+    });
     let d = &input.dataset;
     let header = [
         (
@@ -294,14 +384,12 @@ pub fn render_table1_md(table: &Table, input: &ReportInput) -> String {
     out.push_str("\n## Results (song-level accuracy, %)\n\n");
     out.push_str(&render_markdown_table(table, input));
     if !input.paper_only.is_empty() {
-        out.push_str(
-            "\n† Paper only: the paper gives one accuracy for this method, which does not \
-             cut songs into chunks, so no hop applies; it is repeated under each hop.\n",
-        );
+        out.push_str(&reference_footnote(input));
     }
+    out.push_str(&sweep::render_sweep_md(table, input));
     out.push('\n');
     out.push_str(&which_rows_ran(table, input));
     out.push_str("\n## What every column means\n\n");
-    out.push_str(LEGEND);
+    out.push_str(&legend(input));
     out
 }

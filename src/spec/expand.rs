@@ -16,7 +16,7 @@ use super::dataset_text::parse_dataset;
 use super::error::{Reporter, SpecError};
 use super::models::{draft, resolve, Defaults, ModelDraft};
 use super::raw::{RawProtocol, RawSpec};
-use super::{profile, sweep, Experiment, Protocol};
+use super::{profile, references, sweep, Experiment, Protocol};
 use crate::features::FeatureConfig;
 use crate::train::TrainConfig;
 
@@ -77,14 +77,19 @@ pub(crate) fn expand(
         .into_iter()
         .map(|d| resolve(&r, d, features.mel_bands, protocol.classes))
         .collect::<Result<Vec<_>, _>>()?;
+    let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+    let references = references::references(&r, &raw.references, &names)?;
     Ok(Experiment {
         name: header.name.get_ref().clone(),
-        description: settings
-            .description
-            .as_ref()
-            .map(|d| d.get_ref().clone())
-            .or_else(|| header.description.clone()),
+        title: header
+            .title
+            .clone()
+            .unwrap_or_else(|| header.name.get_ref().clone()),
+        description: header.description.clone(),
         profile: profile_name.map(str::to_owned),
+        profile_description: profile_name
+            .and(settings.description.as_ref())
+            .map(|d| d.get_ref().clone()),
         origin: origin.to_owned(),
         dataset,
         seed,
@@ -92,6 +97,7 @@ pub(crate) fn expand(
         normalisation: raw.normalisation.unwrap_or_default(),
         protocol,
         models,
+        references,
     })
 }
 

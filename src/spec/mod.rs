@@ -20,6 +20,8 @@
 //! name = "table1"
 //! dataset = "synthetic:full"   # synthetic:tiny|small|full[@SEED], ballroom:/path, ballroom ($TEMPORA_BALLROOM), folder:/path
 //! seed = 11                    # fold shuffle; default training seed
+//! title = "Table 1"            # the report's title (default: the name)
+//! description = "…"            # the report's opening paragraph
 //!
 //! [features]                   # FeatureConfig fields; omitted = the paper's
 //! [normalisation]              # NormConfig: scope = "scalar"|"per_band", split = "all_songs"|"train_only"
@@ -59,6 +61,11 @@
 //! [sweep]                      # cartesian product; every selected model is replaced by its variants
 //! models = ["O-net"]           # default: every model
 //! "banks.O.filters_per_length" = [1, 2, 5, 10]
+//!
+//! [[reference]]                # a quoted result the experiment does not run (a report row)
+//! name = "Marchand et al."
+//! accuracy = 96.0              # percent, as quoted
+//! source = "…"                 # optional: where the number comes from
 //! ```
 //!
 //! Precedence of a model's settings: the `[[model]]` entry, then the active
@@ -82,6 +89,7 @@ mod expand;
 mod models;
 mod profile;
 mod raw;
+mod references;
 mod sweep;
 
 use std::collections::BTreeMap;
@@ -102,16 +110,21 @@ pub use expand::{
     DEFAULT_CHUNK_FRAMES, DEFAULT_CLASSES, DEFAULT_DROPOUT, DEFAULT_FOLDS, DEFAULT_HOPS,
     DEFAULT_POOL_FREQ,
 };
+pub use references::Reference;
 
 /// A validated, expanded experiment: everything needed to plan and run it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Experiment {
     /// Experiment name (`[experiment].name`).
     pub name: String,
-    /// Free text (`[experiment].description`, or the profile's).
+    /// Report title (`[experiment].title`, else the name).
+    pub title: String,
+    /// Free text (`[experiment].description`).
     pub description: Option<String>,
     /// The active profile, if one was selected.
     pub profile: Option<String>,
+    /// The active profile's description.
+    pub profile_description: Option<String>,
     /// Where the spec came from (path or name); not part of the hash.
     #[serde(skip)]
     pub origin: String,
@@ -129,6 +142,8 @@ pub struct Experiment {
     pub protocol: Protocol,
     /// The models, in spec order, sweeps expanded in place. Names are unique.
     pub models: Vec<ModelSpec>,
+    /// `[[reference]]`: quoted results the experiment does not run, in spec order.
+    pub references: Vec<Reference>,
 }
 
 /// Settings shared by every model of an experiment.

@@ -40,6 +40,21 @@ pub(crate) struct RawSpec {
     pub profile: BTreeMap<String, Spanned<RawProtocol>>,
     /// `[sweep]`: `models = [...]` and `"path" = [values]` entries.
     pub sweep: Option<Spanned<BTreeMap<String, Spanned<RawSweepEntry>>>>,
+    /// `[[reference]]`: results a paper quotes that the experiment does not run.
+    #[serde(default, rename = "reference")]
+    pub references: Vec<Spanned<RawReference>>,
+}
+
+/// `[[reference]]`: `name`, `accuracy` (%), optional `source`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawReference {
+    /// Row label.
+    pub name: Spanned<String>,
+    /// Song-level accuracy in percent, as the paper prints it.
+    pub accuracy: Spanned<f64>,
+    /// Where the number comes from (citation, table), for the report's footnote.
+    pub source: Option<String>,
 }
 
 /// `[experiment]`.
@@ -52,6 +67,8 @@ pub(crate) struct RawHeader {
     pub dataset: Spanned<String>,
     /// Seed of the fold shuffle (and default training seed).
     pub seed: Option<Spanned<i64>>,
+    /// Report title (default: the experiment's name).
+    pub title: Option<String>,
     /// Free text.
     pub description: Option<String>,
 }

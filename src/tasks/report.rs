@@ -7,7 +7,7 @@
 //!
 //! | field of [`ReportInput`] | source |
 //! |---|---|
-//! | experiment, profile, protocol, dataset (name, tracks, content hash), spec hash, models with the paper's numbers, class names | the task's parameters ([`ReportParams`], fixed at plan time) |
+//! | experiment, title, description, profile, protocol, dataset (name, tracks, content hash), spec hash, models with the paper's numbers, reference rows, class names | the task's parameters ([`ReportParams`], fixed at plan time) |
 //! | runs (test metrics, epochs) | every train entry: `test.json`, `epochs.csv` |
 //! | device | the devices the runs recorded |
 //! | wall time | the sum of the runs' training seconds |
@@ -26,9 +26,7 @@ use crate::layout::files;
 use crate::model::{group_weight_name, ArchConfig, BankAxis};
 use crate::plan::params::ReportParams;
 use crate::plan::{Key, Task, TaskKind};
-use crate::report::{
-    self, FilterGroupWeights, FilterWeights, PaperOnlyRow, ReportInput, RunOutput,
-};
+use crate::report::{self, FilterGroupWeights, FilterWeights, ReportInput, RunOutput};
 use crate::train::export::decode_safetensors;
 use crate::train::{EpochMetrics, TestMetrics};
 
@@ -67,6 +65,8 @@ pub fn gather(
     let wall_seconds = runs.iter().map(|r| r.metrics.seconds).sum();
     let mut input = ReportInput {
         experiment: params.experiment.clone(),
+        title: params.title.clone(),
+        description: params.description.clone(),
         spec_hash: params.spec_hash.clone(),
         // No profile: the spec as written, which is not necessarily a paper's protocol.
         profile: params
@@ -82,7 +82,7 @@ pub fn gather(
         notes: Vec::new(),
         class_names: params.class_names.clone(),
         models: params.models.clone(),
-        paper_only: vec![PaperOnlyRow::marchand_peeters()],
+        paper_only: params.references.clone(),
         runs,
         filters: None,
     };
@@ -145,12 +145,16 @@ pub fn code_version() -> String {
 fn notes(params: &ReportParams, input: &ReportInput) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(profile) = &params.profile {
+        let compare = if input.quotes_papers() {
+            " Compare trends, not values, with the paper's columns."
+        } else {
+            ""
+        };
         notes.push(format!(
-            "Profile `{profile}`{}: a reduced protocol, not the spec's full one. Compare trends, \
-             not values, with the paper's columns; the full protocol runs with `tempora run` on \
-             this experiment's spec without `--profile` (`tempora plan` estimates its cost).",
+            "Profile `{profile}`{}: a reduced protocol, not the spec's full one (which runs \
+             without `--profile`).{compare}",
             params
-                .description
+                .profile_description
                 .as_ref()
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default()

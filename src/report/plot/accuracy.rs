@@ -161,10 +161,18 @@ impl Plot for AccuracyPlot<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let area = area.titled(
-            "Song-level accuracy vs #params: dots = ours (mean ± std over folds), squares = paper",
-            (FAMILY, 18),
-        )?;
+        let quotes_paper = !self.paper_only.is_empty()
+            || self
+                .table
+                .rows
+                .iter()
+                .any(|r| r.paper_params.is_some() || r.cells.iter().any(|c| c.paper.is_some()));
+        let title = if quotes_paper {
+            "Song-level accuracy vs #params: dots = ours (mean ± std over folds), squares = paper"
+        } else {
+            "Song-level accuracy vs #params (mean ± std over folds)"
+        };
+        let area = area.titled(title, (FAMILY, 18))?;
         let (plots, legend) = split_legend(&area);
         let panels = plots.split_evenly((1, self.table.hops.len().max(1)));
         for (i, panel) in panels.iter().enumerate().take(self.table.hops.len()) {
