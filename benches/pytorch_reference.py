@@ -18,6 +18,14 @@ Two modes:
       compares with tempora's logits stored in B ("logits": [n, classes]).
       Prints one JSON line; exits 1 when the max abs difference exceeds T.
 
+  package --package DIR --input X.input.safetensors [--threads T]
+      Loads a model package written by `tempora export` (package.json: its
+      "arch" and "weights"), runs the chunks that `tempora predict
+      --save-inputs` stored ("input": [chunks, bands, frames]) in eval mode
+      and prints one JSON line: the softmax per chunk and its mean over
+      chunks (the recording's class probabilities, as `tempora predict`
+      computes them).
+
   bench   --arch A.json [--batch-size 50] [--threads 2] [--device cpu|cuda]
           [--steps 20] [--warmup 3]
       Times full training steps (forward, mean cross-entropy, backward, SGD
@@ -147,6 +155,32 @@ def parity(args):
     return 0 if diff <= args.tol else 1
 
 
+def package(args):
+    import os
+
+    from safetensors.torch import load_file
+
+    with open(os.path.join(args.package, "package.json")) as f:
+        manifest = json.load(f)
+    torch.set_num_threads(args.threads)
+    net = Net(manifest["arch"])
+    load_tempora_weights(net, os.path.join(args.package, manifest["weights"]))
+    net.eval()
+    chunks = load_file(args.input)["input"].float()
+    with torch.no_grad():
+        chunk_probabilities = F.softmax(net(chunks).double(), dim=1)
+    print(
+        json.dumps(
+            {
+                "probabilities": chunk_probabilities.mean(dim=0).tolist(),
+                "chunk_probabilities": chunk_probabilities.tolist(),
+                "torch": torch.__version__,
+            }
+        )
+    )
+    return 0
+
+
 def bench(args):
     with open(args.arch) as f:
         arch = json.load(f)
@@ -200,6 +234,10 @@ def main():
     p.add_argument("--batch", required=True)
     p.add_argument("--tol", type=float, default=1e-4)
     p.add_argument("--threads", type=int, default=1)
+    k = sub.add_parser("package", help="class probabilities of a model package")
+    k.add_argument("--package", required=True)
+    k.add_argument("--input", required=True)
+    k.add_argument("--threads", type=int, default=1)
     b = sub.add_parser("bench", help="time training steps")
     b.add_argument("--arch", required=True)
     b.add_argument("--batch-size", type=int, default=50)
@@ -208,7 +246,7 @@ def main():
     b.add_argument("--steps", type=int, default=20)
     b.add_argument("--warmup", type=int, default=3)
     args = parser.parse_args()
-    return parity(args) if args.mode == "parity" else bench(args)
+    return {"parity": parity, "package": package, "bench": bench}[args.mode](args)
 
 
 if __name__ == "__main__":

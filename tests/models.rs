@@ -12,6 +12,10 @@
 //!   mono 44.1 kHz shorter than one chunk) and the shared fixture clips when
 //!   present; a text file named `.wav` gives one error line, the others
 //!   still predict, and the exit code is 1; `--format json` and `csv` parse;
+//! - PyTorch (`benches/pytorch_reference.py package`, when python3 imports
+//!   torch; otherwise the output says it skipped) loads the same package and
+//!   gives the same class probabilities on the network input `predict
+//!   --save-inputs` stored;
 //! - a package of another format version, or whose manifest disagrees with
 //!   its weights, is refused with an error naming the file and what differs.
 
@@ -277,5 +281,74 @@ fn tiny_models_check_export_and_predict() {
     check_cli(dir.path());
     let package = export_cli(dir.path());
     predict_cli(dir.path(), &package);
+    pytorch_parity(dir.path(), &package);
     bad_packages_cli(dir.path(), &package);
+}
+
+/// The package's class probabilities from `tempora predict` and from the
+/// PyTorch reference loading the same package on the same network input.
+fn pytorch_parity(dir: &Path, package: &Path) {
+    let importable = Command::new("python3")
+        .args(["-c", "import torch, safetensors"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !importable {
+        common::skip("PyTorch parity: python3 cannot import torch and safetensors");
+        return;
+    }
+    let clip = dir.join("parity.wav");
+    write_wav(&clip, 22_050, 2, 20.0);
+    let pkg = package.to_str().unwrap();
+    let out = tempora(
+        &[
+            "predict",
+            pkg,
+            "parity.wav",
+            "--format",
+            "json",
+            "--chunks",
+            "--save-inputs",
+            "inputs",
+        ],
+        dir,
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let ours: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours = &ours["predictions"][0];
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/pytorch_reference.py");
+    let input = dir.join("inputs/parity.wav.input.safetensors");
+    let out = Command::new("python3")
+        .args([script, "package", "--package", pkg, "--input"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pytorch_reference.py: {}", show(&out));
+    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let numbers = |v: &serde_json::Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let chunks = ours["chunks"].as_array().unwrap();
+    let theirs_chunks = theirs["chunk_probabilities"].as_array().unwrap();
+    assert_eq!(chunks.len(), theirs_chunks.len(), "chunk counts differ");
+    let mut worst = 0.0f64;
+    for (a, b) in std::iter::once((&ours["probabilities"], &theirs["probabilities"])).chain(
+        chunks
+            .iter()
+            .map(|c| &c["probabilities"])
+            .zip(theirs_chunks),
+    ) {
+        for (x, y) in numbers(a).iter().zip(numbers(b)) {
+            worst = worst.max((x - y).abs());
+        }
+    }
+    eprintln!(
+        "PyTorch parity ({} chunks, torch {}): max |p_tempora - p_torch| = {worst:.2e}",
+        chunks.len(),
+        theirs["torch"]
+    );
+    assert!(worst < 1e-5, "probabilities differ by {worst:e}");
 }

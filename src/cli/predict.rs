@@ -46,6 +46,12 @@ pub struct PredictArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    /// Also write each recording's network input (its standardised chunks,
+    /// `[chunks, bands, frames]`, tensor `input`) to
+    /// `DIR/<file name>.input.safetensors`, e.g. to check the package in
+    /// another framework (`benches/pytorch_reference.py package`).
+    #[arg(long, value_name = "DIR")]
+    pub save_inputs: Option<PathBuf>,
     /// Where the network runs: `cpu`, `cuda`, `cuda:N` or `auto`.
     #[arg(long, value_name = "DEVICE", default_value = "cpu", value_parser = parse_device)]
     pub device: DeviceChoice,
@@ -79,6 +85,17 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("error: {e}");
             }
         }
+    }
+    if let Some(dir) = &args.save_inputs {
+        let again = Package::load(&args.package)
+            .with_context(|| format!("loading the package {}", args.package.display()))?;
+        let written = package::predict::save_model_inputs(again, &files, dir)
+            .context("writing the network inputs")?;
+        eprintln!(
+            "wrote {} network inputs to {}",
+            written.len(),
+            dir.display()
+        );
     }
     if !args.chunks {
         predictions.iter_mut().for_each(|p| p.chunks.clear());

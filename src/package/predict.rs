@@ -29,6 +29,7 @@ use crate::device::ComputeDevice;
 use crate::features::try_mel_spectrogram;
 use crate::model::{FilterBankBackend, FilterBankNet};
 use crate::train::evaluate::{score, vote};
+use crate::train::export::NamedTensor;
 use crate::train::{ChunkSet, ChunkSpec, SongInfo};
 
 use super::{Package, PackageError, PredictError};
@@ -88,8 +89,10 @@ impl<B: FilterBankBackend> Predictor<B> {
         })
     }
 
-    /// Classifies one recording.
-    pub fn predict(&self, path: &Path) -> Result<Prediction, PredictError> {
+    /// The recording's chunks as the network sees them: decoded, resampled,
+    /// log-mel, standardised, cut at the package's hop (one zero-padded chunk
+    /// when shorter than a chunk); and its duration in seconds.
+    fn chunk_set(&self, path: &Path) -> Result<(ChunkSet, f64), PredictError> {
         let m = &self.package.manifest;
         let audio = crate::audio::load(path)?;
         if audio.sample_rate != m.features.sample_rate {
@@ -105,10 +108,6 @@ impl<B: FilterBankBackend> Predictor<B> {
         };
         let mut mel = try_mel_spectrogram(&audio.samples, &m.features).map_err(features)?;
         m.normalisation.apply(&mut mel).map_err(features)?;
-        let model_error = |source| PredictError::Model {
-            path: path.to_owned(),
-            source,
-        };
         let song = SongInfo {
             track: path.display().to_string(),
             label: 0, // unknown; only the vote is used
@@ -120,8 +119,45 @@ impl<B: FilterBankBackend> Predictor<B> {
             policy: m.chunk_policy,
             short_songs: ShortSongPolicy::Pad,
         };
-        let set = ChunkSet::new(Arc::from(vec![mel]), vec![song], m.arch.bands, &spec)
-            .map_err(model_error)?;
+        let set = ChunkSet::new(Arc::from(vec![mel]), vec![song], m.arch.bands, &spec).map_err(
+            |source| PredictError::Model {
+                path: path.to_owned(),
+                source,
+            },
+        )?;
+        Ok((set, audio.duration_s()))
+    }
+
+    /// The network's input for one recording, `[chunks, bands, frames]`
+    /// (named `input`): what [`Self::predict`] feeds the network, for checking
+    /// the package in another framework (`benches/pytorch_reference.py`).
+    pub fn model_input(&self, path: &Path) -> Result<NamedTensor, PredictError> {
+        let (set, _) = self.chunk_set(path)?;
+        let all: Vec<usize> = (0..set.len()).collect();
+        let (input, _) = set.batch::<NdArray>(&all, &NdArrayDevice::Cpu);
+        let shape = input.dims().to_vec();
+        let values = input
+            .into_data()
+            .into_vec::<f32>()
+            .map_err(|e| PredictError::Model {
+                path: path.to_owned(),
+                source: crate::train::TrainError::Data(format!("reading the chunks back: {e:?}")),
+            })?;
+        Ok(NamedTensor {
+            name: "input".to_owned(),
+            shape,
+            values,
+        })
+    }
+
+    /// Classifies one recording.
+    pub fn predict(&self, path: &Path) -> Result<Prediction, PredictError> {
+        let m = &self.package.manifest;
+        let (set, seconds) = self.chunk_set(path)?;
+        let model_error = |source| PredictError::Model {
+            path: path.to_owned(),
+            source,
+        };
         let model = self
             .model
             .lock()
@@ -159,7 +195,7 @@ impl<B: FilterBankBackend> Predictor<B> {
             class_index: song.predicted,
             votes: song.votes,
             probabilities,
-            seconds: audio.duration_s(),
+            seconds,
             chunks,
         })
     }
@@ -180,6 +216,39 @@ impl<B: FilterBankBackend> Predictor<B> {
             })
             .collect()
     }
+}
+
+/// Writes each recording's network input (see [`Predictor::model_input`]) to
+/// `dir/<file name>.input.safetensors`, computed on the CPU; returns the files
+/// written, in input order. A recording that fails is skipped (its error is
+/// what `predict` reports).
+pub fn save_model_inputs(
+    package: Package,
+    paths: &[PathBuf],
+    dir: &Path,
+) -> Result<Vec<PathBuf>, PackageError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| PackageError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let predictor = Predictor::<NdArray>::new(package, NdArrayDevice::Cpu)?;
+    let mut written = Vec::new();
+    for path in paths {
+        let Ok(input) = predictor.model_input(path) else {
+            continue;
+        };
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let out = dir.join(format!("{name}.input.safetensors"));
+        let bytes = crate::train::export::encode_safetensors(&[input], &Default::default())
+            .map_err(|e| PackageError::Io {
+                path: out.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        std::fs::write(&out, bytes).map_err(io(&out))?;
+        written.push(out);
+    }
+    Ok(written)
 }
 
 /// Classifies `paths` with `package` on `device` (CPU: NdArray; CUDA).
