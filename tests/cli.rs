@@ -83,6 +83,37 @@ fn spawn(args: &[impl AsRef<std::ffi::OsStr>], dir: &Path, stderr: Stdio) -> std
 }
 
 #[test]
+fn an_ablation_reports_under_its_own_title_with_a_sweep_view() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/experiments/ablations/pooling.toml"
+    );
+    let out = tempora(
+        &["run", spec, "--profile", "tiny", "--device", "cpu"],
+        dir.path(),
+    );
+    assert_ok(&out, "pooling, tiny profile");
+    let md = std::fs::read_to_string(dir.path().join("reports/pooling/report.md"))
+        .expect("reports/pooling/report.md");
+    assert!(md.starts_with("# Frequency pooling"), "{md}");
+    for word in [
+        "Table 1",
+        "Marchand",
+        "paper's columns",
+        "#params paper",
+        "Δ",
+    ] {
+        assert!(
+            !md.contains(word),
+            "`{word}` in the ablation's report:\n{md}"
+        );
+    }
+    assert!(md.contains("### `*.pool.freq`, hop 250"), "{md}");
+    assert!(md.contains("tempora run "), "names the full run: {md}");
+}
+
+#[test]
 fn reproduce_tiny_writes_the_report_then_reuses_the_cache() {
     let dir = tempfile::tempdir().expect("temp dir");
     let spec = tiny_spec(dir.path(), 1);

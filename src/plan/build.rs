@@ -434,7 +434,7 @@ fn protocol_summary(exp: &Experiment, models: &[(usize, &ModelSpec)]) -> String 
         )
     }));
     format!(
-        "{} folds (seed {}); SGD lr {}, batch {}, up to {} epochs, loss-stall schedule ({}); \
+        "{} folds (seed {}); SGD lr {}, batch {}, epoch limit {}, loss-stall schedule ({}); \
          chunks of {} frames at hops {}; {} chunk starts; {} normalisation over {}",
         exp.protocol.folds,
         exp.seed,

@@ -347,7 +347,13 @@ pub fn render_report_md(table: &Table, input: &ReportInput) -> String {
         .as_deref()
         .filter(|d| !d.trim().is_empty())
     {
-        let _ = write!(out, "{} ", description.trim_end());
+        let description = description.trim_end();
+        let stop = if description.ends_with(['.', '!', '?']) {
+            ""
+        } else {
+            "."
+        };
+        let _ = write!(out, "{description}{stop} ");
     }
     out.push_str("Mean song-level accuracy over cross-validation folds, computed from this experiment's runs");
     out.push_str(if input.quotes_papers() {

@@ -325,7 +325,7 @@ fn check_sizes(cfg: &TrainConfig, data: &FoldData) -> Result<(), TrainError> {
     }
     if cfg.batch_size == 0 || data.train.len() < cfg.batch_size {
         return Err(TrainError::Data(format!(
-            "{} training chunks do not fill one batch of {}: lower `batch_size` or the chunk hop",
+            "{} training chunks do not fill one batch of {}: lower `batch` (in [protocol] or the profile) or the chunk hop",
             data.train.len(),
             cfg.batch_size
         )));
