@@ -322,6 +322,25 @@ fn spec_hash_ignores_formatting_but_not_values() {
 /// The malformed-spec corpus: every file fails with a located message and a
 /// hint. A file may ask for a profile on a line `# test: --profile NAME`.
 #[test]
+fn a_spec_over_one_mebibyte_is_refused_before_parsing() {
+    // A valid spec padded with a comment to just over 1 MiB, read from a
+    // file (the size is checked before reading) and as text.
+    let table1 = std::fs::read_to_string(repo("experiments/table1.toml")).unwrap();
+    let padding = "#".repeat((1 << 20) + 1 - table1.len());
+    let text = format!("{table1}\n{padding}\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.toml");
+    std::fs::write(&path, &text).unwrap();
+    let from_file = spec::load(&path, None).unwrap_err().to_string();
+    assert!(
+        from_file.contains("specs of at most 1048576 bytes"),
+        "{from_file}"
+    );
+    let err = spec::parse(&text, "big.toml", None).unwrap_err();
+    insta::assert_snapshot!("spec_over_one_mebibyte", err.to_string());
+}
+
+#[test]
 fn malformed_specs_fail_with_located_hints() {
     let dir = repo("tests/specs");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
