@@ -29,23 +29,23 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "features",
         1,
-        "880b8a47c7507e7166ce35debed1505a75a5e14c6f77a5e6a66a0d5fb7b87daf",
+        "2dd03126d89b4cfa7c2244328915939e1b136d58bc466cc2b18beef04632d64e",
     ),
     (
         "norm",
         1,
-        "bc4b87ff988024ee2946a23f9739e061b962e2e4e48c3dcfa00cefa4a1c34aa1",
+        "ae2464c5e9d9fcf4e2c0eaf474b3d083fd785c392ccbe347a84330394c1e9fb4",
     ),
     (
         "chunks",
         1,
-        "ecd63f7088ff4ba84d2cd3f21afd3076ccf0b11ed348fcea8df491392037923a",
+        "fcc661fc373d3d5625a833ae4183b4c6228740bee68f2115a87264664ec8105f",
     ),
     // train v2: entries hold the model card (`model.json`).
     (
         "train",
         2,
-        "b8161fa9843edad383f048277405bbf167a257c317e1f1fe0218e85b55779a07",
+        "d63c46110793b10c220345f7e2473f34d0e627d87107e452e3ce9dab9f10a14e",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line
@@ -53,7 +53,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "report",
         2,
-        "97c2dfcd2e2b61b4863b3962c9d3dd1b1bda05ab8ccf6524425d75e99f06abea",
+        "35a0fb59195b00eae6463fb818b61497fc9c3d0ef27d9f5da480257bd15a15fd",
     ),
 ];
 
