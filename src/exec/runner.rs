@@ -331,6 +331,19 @@ impl Runner {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_cause_already_quoted_is_not_repeated() {
+        let causes = [
+            "cache write /c/x: No space left on device (os error 28); free space".to_owned(),
+            "No space left on device (os error 28)".to_owned(),
+            "deeper".to_owned(),
+        ];
+        assert_eq!(
+            join_causes(causes),
+            "cache write /c/x: No space left on device (os error 28); free space: deeper"
+        );
+    }
+
     #[derive(Default)]
     struct Record(Mutex<Vec<String>>);
 
