@@ -194,3 +194,15 @@ fn a_huge_id3_tag_over_nothing_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_file_over_two_gibibytes_is_refused_before_it_is_read() {
+    // A sparse file: its length is what counts, no disk space is used.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.wav");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(limits::MAX_FILE_BYTES + 1).unwrap();
+    let err = audio::load(&path).unwrap_err();
+    assert!(matches!(err, AudioError::TooLarge { .. }), "{err}");
+    assert!(err.to_string().contains("huge.wav"), "{err}");
+}

@@ -28,6 +28,12 @@ pub const MAX_CHANNELS: u32 = 32;
 /// file's own bytes. Longer recordings must be cut first.
 pub const MAX_DURATION_S: u64 = 3_600;
 
+/// Most frames decoded at the file's own rate: one hour at 48 kHz (691 MB as
+/// `f32`), so that high rates cannot multiply the memory one file costs. Peak
+/// memory per file: its bytes (≤ [`MAX_FILE_BYTES`]) + these frames + one
+/// hour at 44.1 kHz after resampling.
+pub const MAX_FRAMES: u64 = MAX_DURATION_S * 48_000;
+
 /// Largest audio file read (2 GiB): the whole file is read into memory.
 pub const MAX_FILE_BYTES: u64 = 2 << 30;
 
@@ -63,13 +69,14 @@ pub(super) fn check_frames(path: &Path, frames: u64, rate: u32) -> Result<(), Au
         Err(AudioError::TooLong {
             path: path.to_path_buf(),
             seconds: frames / u64::from(rate.max(1)),
+            rate,
         })
     }
 }
 
-/// The most frames [`MAX_DURATION_S`] holds at `rate`.
+/// The most frames decoded at `rate`: [`MAX_DURATION_S`], capped at [`MAX_FRAMES`].
 pub(super) fn max_frames(rate: u32) -> u64 {
-    MAX_DURATION_S * u64::from(rate)
+    (MAX_DURATION_S * u64::from(rate)).min(MAX_FRAMES)
 }
 
 /// Refuses a file larger than [`MAX_FILE_BYTES`] before reading it.
@@ -119,6 +126,9 @@ mod tests {
         assert!(check_channels(p, 0).is_err());
         assert!(check_channels(p, 256).is_err());
         check_frames(p, 3_600 * 22_050, 22_050).unwrap();
+        // Forty minutes at 96 kHz hold more frames than an hour at 48 kHz.
+        assert!(check_frames(p, 2_400 * 96_000, 96_000).is_err());
+        check_frames(p, 1_800 * 96_000, 96_000).unwrap();
         let three_hours = check_frames(p, 3 * 3_600 * 22_050, 22_050).unwrap_err();
         assert!(three_hours.to_string().contains("10800 s"), "{three_hours}");
     }

@@ -149,13 +149,16 @@ pub enum AudioError {
         /// The declared count.
         channels: u32,
     },
-    /// The recording is longer than [`limits::MAX_DURATION_S`].
-    #[error("audio file {path} is {seconds} s long; tempora decodes recordings of at most {} s (decoded audio is held in memory): cut it into parts", limits::MAX_DURATION_S)]
+    /// The recording is longer than [`limits::MAX_DURATION_S`] (or holds more
+    /// than [`limits::MAX_FRAMES`] frames, at rates above 48 kHz).
+    #[error("audio file {path} is {seconds} s long at {rate} Hz; tempora decodes at most {} s, and at most {} frames at rates above 48 kHz (decoded audio is held in memory): cut it into parts", limits::MAX_DURATION_S, limits::MAX_FRAMES)]
     TooLong {
         /// The file.
         path: PathBuf,
         /// Its duration (announced by the header, or decoded so far), whole seconds.
         seconds: u64,
+        /// Its sample rate, Hz.
+        rate: u32,
     },
     /// The file is larger than [`limits::MAX_FILE_BYTES`].
     #[error("audio file {path} has {bytes} bytes; tempora reads audio files of at most {} bytes: cut or compress it", limits::MAX_FILE_BYTES)]

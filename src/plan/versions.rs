@@ -29,7 +29,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "features",
         1,
-        "2dd03126d89b4cfa7c2244328915939e1b136d58bc466cc2b18beef04632d64e",
+        "4205cbb41d676338f269e2f147c01afd38350a4cac65188db44f6119a320fa5f",
     ),
     (
         "norm",
