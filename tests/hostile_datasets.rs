@@ -156,6 +156,23 @@ fn symlink_loops_dangling_links_and_fifos_are_named() {
 }
 
 #[test]
+fn a_file_that_fails_to_read_is_named_with_its_track() {
+    // Reading /proc/self/mem at offset 0 fails (EIO) even for the superuser:
+    // an unreadable file that permissions cannot produce when tests run as root.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    tree(&root, &["A", "B"], &[2, 2]);
+    std::os::unix::fs::symlink("/proc/self/mem", root.join("B/broken.wav")).unwrap();
+    let (code, stderr) = plan(dir.path(), &spec(dir.path(), &root, 2));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("track B/broken: cannot read") && stderr.contains("broken.wav"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("remove it from the dataset"), "{stderr}");
+}
+
+#[test]
 fn an_unreadable_file_is_named_with_its_track() {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().unwrap();
