@@ -54,3 +54,9 @@ bench-fused model="":
 # Training-step speed (batch 50) of the Table 1 models, vs PyTorch when importable.
 bench-train:
     cargo bench --locked --bench bench_train
+
+# Kill soak: a real `tempora run` interrupted N times at random moments with
+# SIGNAL (KILL, TERM or INT), then finished; every result must equal an
+# uninterrupted run's (wall-clock fields aside). Prints how many landed mid-task.
+soak n="20" signal="KILL": build
+    scripts/soak.sh {{n}} {{signal}}

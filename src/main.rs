@@ -89,7 +89,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Each cause once: many errors quote the one they wrap.
+            let line = tempora::exec::runner::join_causes(err.chain().map(|c| c.to_string()));
+            eprintln!("error: {line}");
             ExitCode::from(2)
         }
     }

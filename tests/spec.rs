@@ -319,8 +319,6 @@ fn spec_hash_ignores_formatting_but_not_values() {
     assert_eq!(base.to_string().len(), 64);
 }
 
-/// The malformed-spec corpus: every file fails with a located message and a
-/// hint. A file may ask for a profile on a line `# test: --profile NAME`.
 #[test]
 fn table1_titles_its_report_and_quotes_marchand_as_a_reference() {
     let exp = load("experiments/table1.toml", None);
@@ -347,6 +345,27 @@ fn table1_titles_its_report_and_quotes_marchand_as_a_reference() {
     assert!(pooling.title.starts_with("Frequency pooling"));
 }
 
+#[test]
+fn a_spec_over_one_mebibyte_is_refused_before_parsing() {
+    // A valid spec padded with a comment to just over 1 MiB, read from a
+    // file (the size is checked before reading) and as text.
+    let table1 = std::fs::read_to_string(repo("experiments/table1.toml")).unwrap();
+    let padding = "#".repeat((1 << 20) + 1 - table1.len());
+    let text = format!("{table1}\n{padding}\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.toml");
+    std::fs::write(&path, &text).unwrap();
+    let from_file = spec::load(&path, None).unwrap_err().to_string();
+    assert!(
+        from_file.contains("specs of at most 1048576 bytes"),
+        "{from_file}"
+    );
+    let err = spec::parse(&text, "big.toml", None).unwrap_err();
+    insta::assert_snapshot!("spec_over_one_mebibyte", err.to_string());
+}
+
+/// The malformed-spec corpus: every file fails with a located message and a
+/// hint. A file may ask for a profile on a line `# test: --profile NAME`.
 #[test]
 fn malformed_specs_fail_with_located_hints() {
     let dir = repo("tests/specs");

@@ -1,8 +1,10 @@
 //! Decoding a wav/flac/mp3/ogg-vorbis byte stream (symphonia) into mono `f32`
 //! samples at the stream's own sample rate; mono is the mean of the channels.
 //!
-//! Owns the mapping from symphonia's errors to [`AudioError`]; knows nothing
-//! about resampling or features.
+//! Owns the mapping from symphonia's errors to [`AudioError`], and stops a
+//! stream whose rate, channels or length leave [`super::limits`] before it is
+//! decoded (or as soon as it grows past them). Knows nothing about resampling
+//! or features.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -17,7 +19,29 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 use symphonia::core::sample::Sample;
 
-use super::AudioError;
+use super::{limits, AudioError};
+
+/// [`decode_mono`], with a decoder panic on malformed data (a bug of the
+/// decoder, never of the file) turned into [`AudioError::Corrupt`] so that one
+/// bad file cannot take a whole run down.
+pub(super) fn decode_guarded(bytes: Vec<u8>, path: &Path) -> Result<Decoded, AudioError> {
+    let caught =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_mono(bytes, path)));
+    caught.unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".to_owned());
+        Err(AudioError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("the decoder failed on malformed data ({what})"),
+        })
+    })
+}
+
+/// Most frames reserved up front from a header's frame count (64 MB of `f32`).
+const PREALLOC_FRAMES: u64 = 1 << 24;
 
 /// Mono samples at the rate the file was recorded at.
 pub(super) struct Decoded {
@@ -68,12 +92,15 @@ pub(super) fn decode_mono(bytes: Vec<u8>, path: &Path) -> Result<Decoded, AudioE
         })?;
     let track_id = track.id;
     let params = track.codec_params.clone();
+    check_params(path, &params)?;
     let mut decoder = symphonia::default::get_codecs()
         .make(&params, &DecoderOptions::default())
         .map_err(unsupported)?;
 
     let mut samples: Vec<f32> = match params.n_frames {
-        Some(n) => Vec::with_capacity(usize::try_from(n).unwrap_or(0)),
+        // A header's count is a hint, not a promise: reserve at most
+        // PREALLOC_FRAMES and let the vector grow if the stream is longer.
+        Some(n) => Vec::with_capacity(usize::try_from(n.min(PREALLOC_FRAMES)).unwrap_or(0)),
         None => Vec::new(),
     };
     let mut sample_rate = params.sample_rate;
@@ -101,7 +128,9 @@ pub(super) fn decode_mono(bytes: Vec<u8>, path: &Path) -> Result<Decoded, AudioE
             }
             _ => sample_rate = Some(rate),
         }
+        limits::check_rate(path, rate)?;
         mix_to_mono(&buffer, &mut samples);
+        limits::check_frames(path, samples.len() as u64, rate)?;
     }
 
     check_length(path, &params, samples.len())?;
@@ -116,6 +145,23 @@ pub(super) fn decode_mono(bytes: Vec<u8>, path: &Path) -> Result<Decoded, AudioE
         samples,
         sample_rate,
     })
+}
+
+/// Refuses what the stream's parameters announce beyond [`limits`], before decoding.
+fn check_params(
+    path: &Path,
+    params: &symphonia::core::codecs::CodecParameters,
+) -> Result<(), AudioError> {
+    if let Some(channels) = params.channels {
+        limits::check_channels(path, channels.count() as u32)?;
+    }
+    if let Some(rate) = params.sample_rate {
+        limits::check_rate(path, rate)?;
+        if let Some(frames) = params.n_frames {
+            limits::check_frames(path, frames, rate)?;
+        }
+    }
+    Ok(())
 }
 
 /// For codecs whose header frame count is exact (PCM, FLAC; not the lossy codecs,

@@ -8,15 +8,20 @@
 //!   `wav.rs` does the same, bit-identically and several times faster, for plain
 //!   16-bit PCM wav, the format of most datasets.
 //! - `resample.rs` brings any sample rate to 44.1 kHz (FFT-based, see there why).
+//! - `limits.rs` says what is accepted (rates, channels, duration, file size,
+//!   finite samples) and refuses the rest before the bulk of the work.
 //!
 //! Every failure is one [`AudioError`] naming the file and the reason: a missing
 //! or unreadable file, an empty file, an unsupported extension, contents that are
-//! not a supported stream, corrupt or truncated data, zero samples, or audio that
-//! is silent from start to end.
+//! not a supported stream, corrupt or truncated data, zero samples, audio that
+//! is silent from start to end, NaN or infinite samples, or a sample rate,
+//! channel count, duration or file size outside [`limits`]. A decoder panic on
+//! malformed data is caught and reported as corrupt data.
 //!
 //! Must not know about mel features or datasets.
 
 mod decode;
+pub mod limits;
 mod resample;
 mod wav;
 
@@ -118,6 +123,51 @@ pub enum AudioError {
         /// The silence threshold, [`SILENCE_PEAK`].
         peak: f32,
     },
+    /// Some samples are NaN or infinite (a damaged floating-point file).
+    #[error("audio file {path} holds {count} NaN or infinite samples (the first at sample {first}); the file is damaged: re-export or remove it")]
+    NonFinite {
+        /// The file.
+        path: PathBuf,
+        /// How many samples (after downmixing) are not finite.
+        count: u64,
+        /// Index of the first one.
+        first: u64,
+    },
+    /// The sample rate is outside what tempora decodes.
+    #[error("audio file {path} declares a sample rate of {rate} Hz; tempora decodes {} Hz to {} Hz: the header is damaged, or convert the file", limits::MIN_SAMPLE_RATE, limits::MAX_SAMPLE_RATE)]
+    SampleRate {
+        /// The file.
+        path: PathBuf,
+        /// The declared rate.
+        rate: u32,
+    },
+    /// The channel count is 0 or more than tempora mixes.
+    #[error("audio file {path} declares {channels} channels; tempora mixes 1 to {} channels to mono: the header is damaged, or downmix the file first", limits::MAX_CHANNELS)]
+    Channels {
+        /// The file.
+        path: PathBuf,
+        /// The declared count.
+        channels: u32,
+    },
+    /// The recording is longer than [`limits::MAX_DURATION_S`] (or holds more
+    /// than [`limits::MAX_FRAMES`] frames, at rates above 48 kHz).
+    #[error("audio file {path} is {seconds} s long at {rate} Hz; tempora decodes at most {} s, and at most {} frames at rates above 48 kHz (decoded audio is held in memory): cut it into parts", limits::MAX_DURATION_S, limits::MAX_FRAMES)]
+    TooLong {
+        /// The file.
+        path: PathBuf,
+        /// Its duration (announced by the header, or decoded so far), whole seconds.
+        seconds: u64,
+        /// Its sample rate, Hz.
+        rate: u32,
+    },
+    /// The file is larger than [`limits::MAX_FILE_BYTES`].
+    #[error("audio file {path} has {bytes} bytes; tempora reads audio files of at most {} bytes: cut or compress it", limits::MAX_FILE_BYTES)]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+    },
     /// The resampler could not be built or run for this file's sample rate.
     #[error("audio file {path}: cannot resample from {from} Hz to {to} Hz: {reason}")]
     Resample {
@@ -135,10 +185,13 @@ pub enum AudioError {
 /// Decodes `path`, downmixes to mono and resamples to [`TARGET_SAMPLE_RATE`].
 pub fn load(path: &Path) -> Result<Audio, AudioError> {
     check_extension(path)?;
-    let bytes = std::fs::read(path).map_err(|source| AudioError::Unreadable {
+    let unreadable = |source| AudioError::Unreadable {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    limits::check_file_size(path, meta.len())?;
+    let bytes = std::fs::read(path).map_err(unreadable)?;
     decode_bytes(bytes, path)
 }
 
@@ -152,10 +205,22 @@ pub fn decode_bytes(bytes: Vec<u8>, path: &Path) -> Result<Audio, AudioError> {
             path: path.to_path_buf(),
         });
     }
+    limits::check_file_size(path, bytes.len() as u64)?;
+    if let Some(header) = wav::header(&bytes) {
+        // Before any decoding: a header may announce anything.
+        limits::check_channels(path, u32::from(header.channels))?;
+        limits::check_rate(path, header.sample_rate)?;
+        if let Some(frames) = header.frames {
+            limits::check_frames(path, frames, header.sample_rate)?;
+        }
+    }
     let decoded = match wav::decode_pcm16(&bytes, path) {
         Some(fast) => fast?,
-        None => decode::decode_mono(bytes, path)?,
+        None => decode::decode_guarded(bytes, path)?,
     };
+    limits::check_rate(path, decoded.sample_rate)?;
+    limits::check_frames(path, decoded.samples.len() as u64, decoded.sample_rate)?;
+    limits::check_finite(path, &decoded.samples)?;
     if decoded.samples.is_empty() {
         return Err(AudioError::NoSamples {
             path: path.to_path_buf(),

@@ -8,6 +8,9 @@
 //! the tests check. Anything else (other bit depths, float, compressed wav,
 //! unusual chunk layouts) returns `None` and goes through symphonia.
 //!
+//! [`header`] reads the numbers of any RIFF/WAVE header (PCM or not) so that
+//! absurd ones are refused before anything is decoded.
+//!
 //! Knows nothing about resampling or features.
 
 use std::path::Path;
@@ -23,6 +26,79 @@ const FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 const BITS_16: u16 = 16;
 /// symphonia's (and everyone's) i16 → f32 scale.
 const I16_SCALE: f32 = 32_768.0;
+
+/// A data chunk size that means "unknown length" (streaming writers).
+const UNKNOWN_SIZE: u32 = u32::MAX;
+
+/// The numbers a RIFF/WAVE header announces, whatever its codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Header {
+    /// Channels (`fmt ` chunk).
+    pub channels: u16,
+    /// Sample rate, Hz (`fmt ` chunk).
+    pub sample_rate: u32,
+    /// Frames the data chunk announces (its size over the block alignment),
+    /// when the size is known and the alignment non-zero.
+    pub frames: Option<u64>,
+}
+
+/// The header of a RIFF/WAVE file; `None` for anything else, or a `fmt `
+/// chunk too short to read.
+pub(super) fn header(bytes: &[u8]) -> Option<Header> {
+    // (channels, sample rate, block alignment) of the `fmt ` chunk.
+    let mut fmt: Option<(u16, u32, u16)> = None;
+    let mut data_size = None;
+    for (id, body, size) in chunks(bytes)? {
+        match id {
+            b"fmt " => {
+                let c = bytes.get(body..body.checked_add(16)?)?;
+                fmt = Some((
+                    u16::from_le_bytes([c[2], c[3]]),
+                    u32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+                    u16::from_le_bytes([c[12], c[13]]),
+                ));
+            }
+            b"data" if fmt.is_some() => {
+                data_size = Some(size);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let (channels, sample_rate, align) = fmt?;
+    Some(Header {
+        channels,
+        sample_rate,
+        frames: data_size
+            .filter(|&size| size != UNKNOWN_SIZE && align > 0)
+            .map(|size| u64::from(size) / u64::from(align)),
+    })
+}
+
+/// The chunks after the RIFF/WAVE preamble as (id, body offset, size);
+/// `None` when `bytes` are not RIFF/WAVE.
+fn chunks(bytes: &[u8]) -> Option<Vec<(&[u8], usize, u32)>> {
+    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut pos = 12usize;
+    while pos + 8 <= bytes.len() {
+        let size = u32::from_le_bytes([
+            bytes[pos + 4],
+            bytes[pos + 5],
+            bytes[pos + 6],
+            bytes[pos + 7],
+        ]);
+        out.push((&bytes[pos..pos + 4], pos + 8, size));
+        // Chunks are padded to an even length.
+        let Some(next) = (pos + 8).checked_add(size as usize + (size % 2) as usize) else {
+            break;
+        };
+        pos = next;
+    }
+    Some(out)
+}
 
 /// The parts of the `fmt ` chunk this path needs.
 struct Format {

@@ -11,6 +11,7 @@ pub mod export;
 pub mod features;
 pub mod features_dataset;
 pub mod gc;
+pub mod interrupt;
 pub mod plan;
 pub mod predict;
 pub mod report;

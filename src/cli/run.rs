@@ -119,6 +119,10 @@ pub fn execute(args: &RunArgs, device: ComputeDevice) -> anyhow::Result<RunOutco
     let mut observers: Vec<Arc<dyn Observer>> = vec![progress.clone()];
     if args.dry_run {
         observers.push(Arc::new(DryRunList));
+    } else if args.executor.executor == super::executor::ExecutorKind::Local {
+        let in_flight = Arc::new(super::interrupt::InFlight::default());
+        super::interrupt::install(in_flight.clone())?;
+        observers.push(in_flight);
     }
     let run = workspace.run(&plan, device, executor.as_ref(), observers, !args.dry_run);
     progress.finish();

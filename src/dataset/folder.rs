@@ -2,6 +2,11 @@
 //! tree, labels = the sorted names of the first-level folders. Also the shared
 //! directory helpers the Ballroom loader uses.
 //!
+//! Hostile trees: a symlink that leads back to a folder already listed (a
+//! loop) is an error naming the link; so is an entry that cannot be examined
+//! (a dangling link, no permission) and an audio-named entry that is not a
+//! regular file (a FIFO would block the first read forever).
+//!
 //! Must not decode audio (tracks only point to files).
 
 use std::collections::BTreeMap;
@@ -93,6 +98,8 @@ pub(super) fn subdirectories(dir: &Path) -> Result<Vec<(String, PathBuf)>, Datas
 /// Every audio file under `dir` (recursively, hidden entries skipped), sorted by path.
 pub(super) fn audio_files(dir: &Path) -> Result<Vec<PathBuf>, DatasetError> {
     let mut files = Vec::new();
+    let mut seen = BTreeMap::new();
+    visit(dir, &mut seen)?;
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
         for (name, path, is_dir) in read_dir(&current)? {
@@ -100,14 +107,47 @@ pub(super) fn audio_files(dir: &Path) -> Result<Vec<PathBuf>, DatasetError> {
                 continue;
             }
             if is_dir {
+                visit(&path, &mut seen)?;
                 pending.push(path);
             } else if is_audio(&path) {
+                check_regular(&path)?;
                 files.push(path);
             }
         }
     }
     files.sort();
     Ok(files)
+}
+
+/// Records directory `dir` by its real path; a second visit means a symlink
+/// leads back to a folder already listed (a loop, or a second way in).
+fn visit(dir: &Path, seen: &mut BTreeMap<PathBuf, PathBuf>) -> Result<(), DatasetError> {
+    let real = fs::canonicalize(dir).map_err(|source| DatasetError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    match seen.insert(real.clone(), dir.to_path_buf()) {
+        Some(first) => Err(DatasetError::SymlinkLoop {
+            link: dir.to_path_buf(),
+            first,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses an audio-named entry that is not a regular file (FIFO, socket, device).
+fn check_regular(path: &Path) -> Result<(), DatasetError> {
+    let meta = fs::metadata(path).map_err(|source| DatasetError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(DatasetError::NotAFile {
+            path: path.to_path_buf(),
+        })
+    }
 }
 
 /// Whether the file's extension is one of [`AUDIO_EXTENSIONS`] (any case).

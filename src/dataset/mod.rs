@@ -117,8 +117,9 @@ pub enum DatasetError {
         /// What the path should be.
         hint: &'static str,
     },
-    /// A directory or file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    /// A directory or file could not be read (missing, a dangling symlink, a
+    /// symlink pointing at itself, no permission).
+    #[error("cannot read {}: {source}; make it readable or remove it from the dataset", path.display())]
     Io {
         /// The directory or file.
         path: PathBuf,
@@ -156,6 +157,24 @@ pub enum DatasetError {
         path: PathBuf,
         /// The missing classes, comma-separated.
         missing: String,
+    },
+    /// A symlink leads back to a folder already listed (a loop or a second way in).
+    #[error(
+        "{} leads to the folder already listed as {} (a symlink loop or a second link to it); \
+         remove the link so that each folder is listed once",
+        link.display(), first.display()
+    )]
+    SymlinkLoop {
+        /// The path that leads to a folder seen before.
+        link: PathBuf,
+        /// The path under which that folder was first listed.
+        first: PathBuf,
+    },
+    /// An audio-named entry is a FIFO, socket or device, not a file.
+    #[error("{} is not a regular file (a FIFO, socket or device); remove it from the dataset", path.display())]
+    NotAFile {
+        /// The entry.
+        path: PathBuf,
     },
     /// Two files map to the same track id.
     #[error(

@@ -183,14 +183,30 @@ pub struct Runner {
 type Done = (String, Result<Outcome, String>);
 
 fn render(err: &WorkError) -> String {
-    let mut text = err.to_string();
+    let mut causes = vec![err.to_string()];
     let mut source = err.source();
     while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        causes.push(s.to_string());
         source = s.source();
     }
-    text
+    join_causes(causes)
+}
+
+/// An error and its causes on one line, `: `-separated, leaving out a cause
+/// whose text the line already holds (an error that quotes its I/O error
+/// would otherwise print it twice).
+pub fn join_causes(causes: impl IntoIterator<Item = String>) -> String {
+    let mut line = String::new();
+    for cause in causes {
+        if line.contains(cause.as_str()) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&cause);
+    }
+    line
 }
 
 fn execute(job: Job, mode: Mode, observer: &Arc<dyn Observer>) -> Result<Outcome, String> {
@@ -314,6 +330,19 @@ impl Runner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cause_already_quoted_is_not_repeated() {
+        let causes = [
+            "cache write /c/x: No space left on device (os error 28); free space".to_owned(),
+            "No space left on device (os error 28)".to_owned(),
+            "deeper".to_owned(),
+        ];
+        assert_eq!(
+            join_causes(causes),
+            "cache write /c/x: No space left on device (os error 28); free space: deeper"
+        );
+    }
 
     #[derive(Default)]
     struct Record(Mutex<Vec<String>>);

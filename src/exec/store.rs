@@ -51,8 +51,9 @@ pub const INCOMPLETE_MARKER: &str = files::INCOMPLETE;
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A file-system operation failed.
-    #[error("cache {op} {path}: {source} (check permissions and free space, or delete the cache directory)")]
+    /// A file-system operation failed; the message ends with the remedy for
+    /// its cause (full disk, read-only file system, permissions, other).
+    #[error("cache {op} {path}: {source}; {}", remedy(source))]
     Io {
         /// What the store was doing.
         op: &'static str,
@@ -223,6 +224,38 @@ pub struct Pending {
 #[derive(Debug, Clone)]
 pub struct Store {
     layout: CacheLayout,
+}
+
+/// What to do about an I/O error whose cause has a specific remedy (a full
+/// disk, a read-only file system, missing permissions); `None` otherwise.
+/// Finished tasks stay cached whatever happened, so every remedy ends in a rerun.
+pub fn io_remedy(err: &io::Error) -> Option<&'static str> {
+    match err.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Some(
+            "the file system is full: free space there (`tempora gc` removes entries no spec uses) \
+             or pass --cache DIR on another disk, then run again (finished tasks are kept)",
+        ),
+        io::ErrorKind::ReadOnlyFilesystem => Some(
+            "the cache is on a read-only file system: pass --cache DIR on a writable one, \
+             then run again",
+        ),
+        io::ErrorKind::PermissionDenied => Some(
+            "permission denied: make the cache directory writable by this user, or pass \
+             --cache DIR, then run again",
+        ),
+        _ => None,
+    }
+}
+
+/// `"; "` and [`io_remedy`], or nothing: for error messages that end with it.
+pub fn remedy_suffix(err: &io::Error) -> String {
+    io_remedy(err).map(|r| format!("; {r}")).unwrap_or_default()
+}
+
+/// What to do about a failed cache operation, by its cause.
+fn remedy(err: &io::Error) -> &'static str {
+    io_remedy(err)
+        .unwrap_or("check that the cache directory is writable and has free space, then run again")
 }
 
 fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {

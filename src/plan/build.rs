@@ -205,6 +205,25 @@ pub fn features_tasks(
         .collect()
 }
 
+/// Refuses the same recording (equal content hash) under two labels: its
+/// class is ambiguous and it may sit in a training and a test fold at once (a
+/// known defect of public MIR datasets). Copies under one label are allowed.
+fn check_one_label_per_recording(dataset: &Dataset, hashes: &[String]) -> Result<(), PlanError> {
+    let mut first: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, hash) in hashes.iter().enumerate() {
+        let j = *first.entry(hash.as_str()).or_insert(i);
+        let (a, b) = (&dataset.tracks[j], &dataset.tracks[i]);
+        if a.label != b.label {
+            return Err(PlanError::SameRecording {
+                first: a.id.clone(),
+                second: b.id.clone(),
+                hash: hash.chars().take(16).collect(),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn check_inputs(
     exp: &Experiment,
     dataset: &Dataset,
@@ -225,6 +244,13 @@ fn check_inputs(
             folds: exp.protocol.folds,
         });
     }
+    if let [only] = dataset.classes.as_slice() {
+        return Err(PlanError::OneClass {
+            dataset: dataset.name.clone(),
+            class: only.clone(),
+        });
+    }
+    check_one_label_per_recording(dataset, source_hashes)?;
     if dataset.classes.len() != exp.protocol.classes {
         return Err(PlanError::ClassMismatch {
             dataset: dataset.name.clone(),

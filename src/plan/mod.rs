@@ -126,6 +126,24 @@ pub enum PlanError {
         /// Classes in the spec.
         spec: usize,
     },
+    /// The dataset has a single class: nothing to classify.
+    #[error("dataset {dataset} has a single class ({class}); classification needs at least 2: add a folder per class")]
+    OneClass {
+        /// Dataset name.
+        dataset: String,
+        /// The class.
+        class: String,
+    },
+    /// One recording (same content hash) appears under two labels.
+    #[error("the same recording (blake3 {hash}…) is track '{first}' and track '{second}', under two labels; remove one copy or move it to its one class")]
+    SameRecording {
+        /// Track id of the first copy.
+        first: String,
+        /// Track id of the second copy.
+        second: String,
+        /// The content hash, abbreviated.
+        hash: String,
+    },
     /// Fewer songs than folds.
     #[error(
         "dataset {dataset} has {songs} songs, fewer than the {folds} folds; lower [protocol] folds"

@@ -27,7 +27,7 @@ const INDEX_VERSION: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// A track's audio file could not be read.
-    #[error("track {track}: cannot read {path}: {source}")]
+    #[error("track {track}: cannot read {}: {source}; make it readable or remove it from the dataset", path.display())]
     Read {
         /// Track id.
         track: String,
@@ -132,7 +132,12 @@ impl SourceIndex {
                         return Ok((stamp.blake3.clone(), None));
                     }
                 }
-                let blake3 = hash_file(path)?.to_hex().to_string();
+                // A source that cannot be read is the dataset's problem, not the cache's.
+                let blake3 = match hash_file(path) {
+                    Ok(hash) => hash.to_hex().to_string(),
+                    Err(StoreError::Io { source, .. }) => return Err(read_err(source)),
+                    Err(other) => return Err(other.into()),
+                };
                 let stamp = Stamp {
                     bytes,
                     mtime_ns,

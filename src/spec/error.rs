@@ -183,6 +183,11 @@ fn serde_hint(message: &str) -> Option<String> {
             "add `{field}`; experiments/table1.toml shows every table and key of a spec"
         ));
     }
+    if message.ends_with("recursion limit exceeded") {
+        return Some(
+            "arrays, inline tables or dotted keys nest too deeply here; a spec needs at most a few levels (see experiments/table1.toml)".into(),
+        );
+    }
     if message.starts_with("invalid type") {
         return Some(
             "write the value with the type named after `expected`; experiments/table1.toml shows an example of each key".into(),

@@ -34,6 +34,22 @@ pub const DEFAULT_DROPOUT: f64 = 0.5;
 pub const DEFAULT_POOL_FREQ: usize = 4;
 
 /// Parses, validates and expands a spec.
+/// Largest spec accepted (1 MiB): the biggest real spec is a few kB, and the
+/// TOML parser builds the whole document in memory.
+pub(crate) const MAX_SPEC_BYTES: u64 = 1 << 20;
+
+/// Refuses a spec of more than [`MAX_SPEC_BYTES`].
+pub(crate) fn check_spec_size(r: &Reporter<'_>, bytes: u64) -> Result<(), SpecError> {
+    if bytes <= MAX_SPEC_BYTES {
+        return Ok(());
+    }
+    Err(r.at(
+        None,
+        format!("the spec is {bytes} bytes; specs of at most {MAX_SPEC_BYTES} bytes are read"),
+        Some("a spec describes models and sweeps, not data: use [sweep] instead of listing variants, or split it".into()),
+    ))
+}
+
 pub(crate) fn expand(
     text: &str,
     origin: &str,
@@ -41,6 +57,7 @@ pub(crate) fn expand(
     profile_name: Option<&str>,
 ) -> Result<Experiment, SpecError> {
     let r = Reporter::new(origin, text);
+    check_spec_size(&r, text.len() as u64)?;
     let raw: RawSpec = toml::from_str(text).map_err(|e| r.toml_error(&e))?;
     let settings = profile::effective(&r, &raw, profile_name)?;
     let header = raw.experiment.get_ref();

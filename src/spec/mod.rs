@@ -241,11 +241,15 @@ fn serialize_dataset<S: serde::Serializer>(
 /// Loads, validates and expands the spec at `path` with the named profile.
 /// Relative dataset paths are resolved against the spec's folder.
 pub fn load(path: &Path, profile: Option<&str>) -> Result<Experiment, SpecError> {
+    let origin = path.display().to_string();
+    if let Ok(meta) = std::fs::metadata(path) {
+        // Before reading: the file could be anything, of any size.
+        expand::check_spec_size(&error::Reporter::new(&origin, ""), meta.len())?;
+    }
     let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let origin = path.display().to_string();
     expand::expand(&text, &origin, path.parent(), profile)
 }
 

@@ -37,6 +37,11 @@ const KEYS: [&str; 13] = [
     "lr",
 ];
 
+/// Most models a spec may expand to. Each is trained per hop and fold, so a
+/// sweep beyond this is a typo or a study to split; refused, with its count,
+/// before a single variant is built.
+pub(crate) const MAX_MODELS: u64 = 10_000;
+
 /// One swept key and its values.
 struct Axis<'a> {
     key: &'a str,
@@ -104,6 +109,7 @@ pub(crate) fn apply(
             )),
         ));
     }
+    check_size(r, sweep.span(), &axes, &drafts, selected.as_deref())?;
     let mut out = Vec::new();
     for d in drafts {
         if selected.as_ref().is_none_or(|s| s.contains(&d.name)) {
@@ -115,6 +121,39 @@ pub(crate) fn apply(
         }
     }
     Ok(out)
+}
+
+/// Refuses a sweep whose models would number more than [`MAX_MODELS`],
+/// counting in `u64` with saturation (the product alone may overflow).
+fn check_size(
+    r: &Reporter<'_>,
+    span: Range<usize>,
+    axes: &[Axis<'_>],
+    drafts: &[ModelDraft],
+    selected: Option<&[String]>,
+) -> Result<(), SpecError> {
+    let per_model = axes
+        .iter()
+        .fold(1u64, |n, a| n.saturating_mul(a.values.len() as u64));
+    let swept = drafts
+        .iter()
+        .filter(|d| selected.is_none_or(|s| s.contains(&d.name)))
+        .count() as u64;
+    let total = per_model
+        .saturating_mul(swept)
+        .saturating_add(drafts.len() as u64 - swept);
+    if total <= MAX_MODELS {
+        return Ok(());
+    }
+    let sizes: Vec<String> = axes.iter().map(|a| a.values.len().to_string()).collect();
+    Err(r.at(
+        Some(span),
+        format!(
+            "the sweep expands to {total} models ({} variants of each of {swept} models); at most {MAX_MODELS} are allowed",
+            sizes.join(" × ")
+        ),
+        Some("sweep fewer values, select fewer models with `models = [...]`, or split the study into several specs".into()),
+    ))
 }
 
 /// `models = [...]`: names that must exist.

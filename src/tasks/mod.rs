@@ -56,7 +56,10 @@ pub enum TaskError {
         what: String,
     },
     /// A task's output could not be written.
-    #[error("task {task}: cannot write {path}: {source}")]
+    #[error(
+        "task {task}: cannot write {path}: {source}{}",
+        crate::exec::store::remedy_suffix(source)
+    )]
     Write {
         /// Task id.
         task: String,

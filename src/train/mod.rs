@@ -93,7 +93,7 @@ pub enum TrainError {
     #[error("backend: {0}")]
     Backend(String),
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}{}", path.display(), crate::exec::store::remedy_suffix(source))]
     Io {
         /// The file or directory.
         path: PathBuf,
