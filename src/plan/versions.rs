@@ -46,7 +46,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "train",
         2,
-        "3a1160327f3c4f6e1d8d838043933242cf7e85761850ce5b080501396acb7cf7",
+        "c85f998c26b53d8d01e9a078b74394479fc2d9027566aa5ffcf0779cb0d5deca",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line
@@ -56,7 +56,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "report",
         3,
-        "4e8d5eb851a15fc5f98ef3869b3666319191a7d0ae327cd866fc62ffa3d0e656",
+        "2e14e0fc5abfedc591913d4390982ea3f39ffa63a0e849cc8ca129cd7b288eb4",
     ),
 ];
 
