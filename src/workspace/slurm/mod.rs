@@ -37,7 +37,7 @@ use crate::plan::FrozenPlan;
 
 use super::{Batch, Executor, WorkspaceError};
 
-pub use commands::{CommandError, QueuedElement, Slurm, SlurmCommands};
+pub use commands::{Accounted, CommandError, QueuedElement, Slurm, SlurmCommands};
 pub use compile::{compile, Compiled};
 pub use config::{ConfigError, Settings};
 pub use rundir::{RunDir, Submission};
