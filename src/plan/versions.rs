@@ -25,27 +25,28 @@ pub const BUILT: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/code_dige
 /// digest of the code that version was recorded for.
 pub const RECORDED: &[(&str, u32, &str)] = &[
     // Every kind recorded result-neutral: layout.rs gained the Slurm run
-    // directory's names (slurm/, slurm_files), which no task writes.
+    // directory's names (slurm/, slurm_files) and `slurm_root`, which no
+    // task writes.
     (
         "features",
         1,
-        "880b8a47c7507e7166ce35debed1505a75a5e14c6f77a5e6a66a0d5fb7b87daf",
+        "8e9f437a0728094748639ae09e78dd2f207cd8cc18e6997ef6230999b4cd4297",
     ),
     (
         "norm",
         1,
-        "bc4b87ff988024ee2946a23f9739e061b962e2e4e48c3dcfa00cefa4a1c34aa1",
+        "5fc9a2712957a3130628017ee8916e0bc4dec23a80b68c9e5d44d09b4fa6cc35",
     ),
     (
         "chunks",
         1,
-        "ecd63f7088ff4ba84d2cd3f21afd3076ccf0b11ed348fcea8df491392037923a",
+        "60f218ba75db6f13744b0a5a2b3dfefce4dc4daeed89a0d34f88b1fa9390355f",
     ),
     // train v2: entries hold the model card (`model.json`).
     (
         "train",
         2,
-        "b8161fa9843edad383f048277405bbf167a257c317e1f1fe0218e85b55779a07",
+        "ba2759d6ba96860bc2aa228c46baad116313a73deee397d6b771b875344eb1fa",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line
@@ -53,7 +54,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "report",
         2,
-        "97c2dfcd2e2b61b4863b3962c9d3dd1b1bda05ab8ccf6524425d75e99f06abea",
+        "29bbc4961bf11e1b58ef2af2cf9a6ee82f42c0972b39a84fb6a8f0f9e15ee54f",
     ),
 ];
 

@@ -2,7 +2,7 @@
 //! tiny Table 1 plan, the submitted argument vectors and batch scripts
 //! (insta snapshots), MaxArraySize splits, transient-failure retries, and a
 //! second run attaching instead of submitting, failures explained by
-//! accounting only where it exists.
+//! accounting only where it exists, and which run directories `gc` removes.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -27,6 +27,8 @@ struct FakeSlurm {
     transient_failures: Mutex<u32>,
     /// `sacct` output; `None`: no accounting (sacct fails).
     accounting: Option<String>,
+    /// `squeue` fails (Slurm unreachable).
+    down: bool,
 }
 
 impl Slurm for FakeSlurm {
@@ -51,6 +53,12 @@ impl Slurm for FakeSlurm {
         Ok(job)
     }
     fn squeue(&self, jobs: &[u64]) -> Result<Vec<QueuedElement>, CommandError> {
+        if self.down {
+            return Err(CommandError::Spawn {
+                program: "squeue".into(),
+                reason: "No such file or directory (os error 2)".into(),
+            });
+        }
         let q = self.queue.lock().unwrap();
         Ok(q.iter()
             .filter(|e| jobs.contains(&e.job))
@@ -344,4 +352,58 @@ fn accounting_explains_an_element_that_died() {
     );
     let own = error(&arrays.arrays[0].elements[1][0].0);
     assert!(!own.contains("accounting"), "a completed element adds nothing: {own}");
+}
+
+fn fake_run(layout: &crate::layout::CacheLayout, hash: &str, job: u64) -> RunDir {
+    let run = RunDir::new(layout, "table1", Some("tiny"), hash);
+    let submission = super::Submission {
+        experiment: "table1".into(),
+        profile: Some("tiny".into()),
+        jobs: vec![job],
+    };
+    run.save_submission(&submission).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    run
+}
+
+#[test]
+fn gc_removes_finished_runs_and_keeps_live_newest_and_unsubmitted_ones() {
+    use super::gc::collect_runs;
+    let dir = tempfile::tempdir().unwrap();
+    let layout = crate::layout::CacheLayout::new(dir.path());
+    let replaced = fake_run(&layout, "a1", 1);
+    let active = fake_run(&layout, "b2", 2);
+    active.activate().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // written after `active`: being submitted (or a failed submission)
+    let newer = fake_run(&layout, "c3", 3);
+    let running = FakeSlurm {
+        queue: Mutex::new(vec![QueuedElement {
+            job: 2,
+            index: 0,
+            state: "RUNNING".into(),
+        }]),
+        ..FakeSlurm::default()
+    };
+    let listed = collect_runs(&layout, &running, true).unwrap();
+    assert_eq!(listed.removed, vec![replaced.path.clone()]);
+    assert!(replaced.path.exists(), "a dry run removes nothing");
+
+    let down = FakeSlurm {
+        down: true,
+        ..FakeSlurm::default()
+    };
+    let collected = collect_runs(&layout, &down, false).unwrap();
+    assert_eq!(collected.removed, vec![replaced.path.clone()]);
+    assert!(!replaced.path.exists());
+    assert!(
+        active.path.exists() && newer.path.exists(),
+        "without Slurm the active run stays"
+    );
+
+    let empty = FakeSlurm::default();
+    let collected = collect_runs(&layout, &empty, false).unwrap();
+    assert_eq!(collected.removed, vec![active.path.clone()]);
+    assert_eq!(collected.kept, vec![newer.path.clone()]);
+    assert!(RunDir::active(&layout, "table1", Some("tiny")).is_none());
 }
