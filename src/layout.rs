@@ -178,8 +178,7 @@ impl CacheLayout {
 
     /// The Slurm runs of `experiment` with `profile`.
     pub fn slurm_runs(&self, experiment: &str, profile: Option<&str>) -> PathBuf {
-        self.slurm_root()
-            .join(experiment_stem(experiment, profile))
+        self.slurm_root().join(experiment_stem(experiment, profile))
     }
 
     /// The source index.

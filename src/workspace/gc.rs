@@ -77,7 +77,10 @@ impl Workspace {
         let slurm_plans = super::slurm::gc::run_dirs(layout)?
             .into_iter()
             .map(|run| run.plan());
-        for path in json_files(&layout.frozen_plans())?.into_iter().chain(slurm_plans) {
+        for path in json_files(&layout.frozen_plans())?
+            .into_iter()
+            .chain(slurm_plans)
+        {
             if let Ok(frozen) = FrozenPlan::load(&path) {
                 keep.extend(frozen.tasks.iter().map(|t| t.key.hex()));
             }

@@ -213,7 +213,9 @@ impl Slurm for SlurmCommands {
             return Ok(Vec::new());
         }
         let ids = jobs.iter().map(u64::to_string).collect::<Vec<_>>();
-        let mut args = ["-n", "-P", "-X", "-o", "JobID,State,ExitCode,Reason", "-j"].map(String::from).to_vec();
+        let mut args = ["-n", "-P", "-X", "-o", "JobID,State,ExitCode,Reason", "-j"]
+            .map(String::from)
+            .to_vec();
         args.push(ids.join(","));
         Ok(parse_sacct(&run("sacct", &args)?, jobs))
     }

@@ -70,7 +70,11 @@ fn modified(path: &Path) -> Option<SystemTime> {
 pub fn run_dirs(layout: &CacheLayout) -> Result<Vec<RunDir>, SlurmError> {
     let mut out = Vec::new();
     for experiment in subdirs(&layout.slurm_root())? {
-        out.extend(subdirs(&experiment)?.into_iter().map(|path| RunDir { path }));
+        out.extend(
+            subdirs(&experiment)?
+                .into_iter()
+                .map(|path| RunDir { path }),
+        );
     }
     Ok(out)
 }
@@ -122,7 +126,11 @@ pub fn collect_runs(
     dry_run: bool,
 ) -> Result<CollectedRuns, SlurmError> {
     let runs = find(layout)?;
-    let all: Vec<u64> = runs.iter().flat_map(|r| r.jobs.iter().flatten()).copied().collect();
+    let all: Vec<u64> = runs
+        .iter()
+        .flat_map(|r| r.jobs.iter().flatten())
+        .copied()
+        .collect();
     let queue: Option<BTreeSet<u64>> = if all.is_empty() {
         Some(BTreeSet::new())
     } else {

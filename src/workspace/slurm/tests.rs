@@ -351,7 +351,10 @@ fn accounting_explains_an_element_that_died() {
         "{died}"
     );
     let own = error(&arrays.arrays[0].elements[1][0].0);
-    assert!(!own.contains("accounting"), "a completed element adds nothing: {own}");
+    assert!(
+        !own.contains("accounting"),
+        "a completed element adds nothing: {own}"
+    );
 }
 
 fn fake_run(layout: &crate::layout::CacheLayout, hash: &str, job: u64) -> RunDir {

@@ -266,9 +266,9 @@ impl Watcher<'_> {
                 continue;
             };
             let job = submission.jobs.get(at.array).copied();
-            let row = rows.iter().find(|r| {
-                Some(r.job) == job && r.index == at.index && r.state != "COMPLETED"
-            });
+            let row = rows
+                .iter()
+                .find(|r| Some(r.job) == job && r.index == at.index && r.state != "COMPLETED");
             if let Some(row) = row {
                 error.push_str(&format!("; {row}"));
             }
