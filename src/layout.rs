@@ -171,11 +171,14 @@ impl CacheLayout {
         ))
     }
 
+    /// Every experiment's Slurm runs.
+    pub fn slurm_root(&self) -> PathBuf {
+        self.root.join("slurm")
+    }
+
     /// The Slurm runs of `experiment` with `profile`.
     pub fn slurm_runs(&self, experiment: &str, profile: Option<&str>) -> PathBuf {
-        self.root
-            .join("slurm")
-            .join(experiment_stem(experiment, profile))
+        self.slurm_root().join(experiment_stem(experiment, profile))
     }
 
     /// The source index.

@@ -1,12 +1,15 @@
 //! `tempora gc [SPEC...]`: removes cache entries no plan refers to (default
 //! specs: every `*.toml` under `experiments/`). What is kept is
-//! [`tempora::workspace::Workspace::referenced_keys`]'s to say.
+//! [`tempora::workspace::Workspace::referenced_keys`]'s to say. First it
+//! removes the run directories of finished Slurm runs
+//! ([`tempora::workspace::slurm::gc`]: one `squeue` call when Slurm is there).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use tempora::workspace::slurm::{gc::collect_runs, SlurmCommands};
 use tempora::workspace::Workspace;
 
 use super::plan::DEFAULT_CACHE;
@@ -51,6 +54,8 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
     }
     let workspace = Workspace::open(&args.cache)
         .with_context(|| format!("opening the cache {}", args.cache.display()))?;
+    let runs = collect_runs(workspace.store().layout(), &SlurmCommands, args.dry_run)
+        .context("removing finished Slurm runs")?;
     let keep = workspace
         .referenced_keys(&specs)
         .context("finding what the specs refer to (nothing was removed)")?;
@@ -61,6 +66,9 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
         }
         for entry in &collected.removed_work {
             println!("would remove interrupted work/{entry}");
+        }
+        for dir in &runs.removed {
+            println!("would remove finished Slurm run {}", dir.display());
         }
     }
     let verb = if args.dry_run {
@@ -74,5 +82,13 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
         collected.kept,
         specs.len()
     );
+    if !runs.removed.is_empty() || !runs.kept.is_empty() {
+        println!(
+            "{verb} {} finished Slurm run director{}, kept {}",
+            runs.removed.len(),
+            if runs.removed.len() == 1 { "y" } else { "ies" },
+            runs.kept.len()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

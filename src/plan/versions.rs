@@ -25,28 +25,29 @@ pub const BUILT: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/code_dige
 /// digest of the code that version was recorded for.
 pub const RECORDED: &[(&str, u32, &str)] = &[
     // Every kind recorded result-neutral: layout.rs gained the Slurm run
-    // directory's names (slurm/, slurm_files), which no task writes.
+    // directory's names (slurm/, slurm_files) and `slurm_root`, which no
+    // task writes.
     (
         "features",
         1,
-        "4205cbb41d676338f269e2f147c01afd38350a4cac65188db44f6119a320fa5f",
+        "3b2bb81778da110508239195d1116e67991cbbfef2b9787b9397c0d548126d84",
     ),
     (
         "norm",
         1,
-        "ae2464c5e9d9fcf4e2c0eaf474b3d083fd785c392ccbe347a84330394c1e9fb4",
+        "3890611b4bbc133e6a0dbfcd9c0133d3fa2fd51e0a7111df205db3287d614da2",
     ),
     (
         "chunks",
         1,
-        "fcc661fc373d3d5625a833ae4183b4c6228740bee68f2115a87264664ec8105f",
+        "e0edce557815379e36a8db180e10308b56e340530991a1e5fee3268152b72205",
     ),
     // train v2: entries hold the model card (`model.json`); digest
     // re-recorded for an error text (result-neutral).
     (
         "train",
         2,
-        "c85f998c26b53d8d01e9a078b74394479fc2d9027566aa5ffcf0779cb0d5deca",
+        "85f53bcbfc590f4400235a03bda85e4884d1af24f57faca4ddd618e1233c8d06",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line
@@ -56,7 +57,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "report",
         3,
-        "2e14e0fc5abfedc591913d4390982ea3f39ffa63a0e849cc8ca129cd7b288eb4",
+        "8dbc685e43e07671a03748124d4fa45c8638fc784b86d2304d28604e42eeaf4a",
     ),
 ];
 

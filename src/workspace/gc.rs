@@ -2,8 +2,10 @@
 //!
 //! Kept: every key of the current plan of each given spec, for both device
 //! classes, plus every key in the cache's plan records (which cover profiles
-//! and `--only` runs that were run) and in its frozen plans (tasks a cluster
-//! may still run). A spec that cannot be planned stops gc before anything is
+//! and `--only` runs that were run) and in its frozen plans, those of Slurm
+//! run directories included (tasks a cluster may still run; `tempora gc`
+//! first removes the directories of finished Slurm runs, see
+//! [`super::slurm::gc`]). A spec that cannot be planned stops gc before anything is
 //! removed. Interrupted work directories of unreferenced keys are removed too,
 //! unless a process is computing them.
 
@@ -72,7 +74,13 @@ impl Workspace {
                 keep.extend(record.tasks.values().map(|t| t.key.hex()));
             }
         }
-        for path in json_files(&layout.frozen_plans())? {
+        let slurm_plans = super::slurm::gc::run_dirs(layout)?
+            .into_iter()
+            .map(|run| run.plan());
+        for path in json_files(&layout.frozen_plans())?
+            .into_iter()
+            .chain(slurm_plans)
+        {
             if let Ok(frozen) = FrozenPlan::load(&path) {
                 keep.extend(frozen.tasks.iter().map(|t| t.key.hex()));
             }

@@ -1,5 +1,5 @@
-//! The only place tempora talks to Slurm: `sbatch`, `squeue`, `scancel` and
-//! `scontrol show config`, run as subprocesses with an argument vector (no
+//! The only place tempora talks to Slurm: `sbatch`, `squeue`, `scancel`,
+//! `sacct` (only to explain a failure) and `scontrol show config`, run as subprocesses with an argument vector (no
 //! shell) and an environment without the caller's `SLURM_*` variables (a
 //! run started inside an allocation must not pass its job's settings on).
 //! [`Slurm`] is a trait so the executor can be tested against a fake.
@@ -71,6 +71,31 @@ pub struct QueuedElement {
     pub state: String,
 }
 
+/// What accounting recorded about one array element (`sacct`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accounted {
+    /// The array's job id.
+    pub job: u64,
+    /// The element's index.
+    pub index: u32,
+    /// `FAILED`, `TIMEOUT`, `OUT_OF_MEMORY`, `NODE_FAIL`, `CANCELLED by 0`, …
+    pub state: String,
+    /// `exit:signal`, e.g. `1:0`.
+    pub exit_code: String,
+    /// Why the job last waited or ended (`None` when Slurm has no reason).
+    pub reason: String,
+}
+
+impl std::fmt::Display for Accounted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Slurm accounting: state {}, exit code {}, reason {}",
+            self.state, self.exit_code, self.reason
+        )
+    }
+}
+
 /// What tempora asks of Slurm.
 pub trait Slurm: Send + Sync {
     /// `sbatch --parsable ARGS…`: the new job's id.
@@ -81,6 +106,10 @@ pub trait Slurm: Send + Sync {
     fn scancel(&self, jobs: &[u64]) -> Result<(), CommandError>;
     /// The cluster's MaxArraySize.
     fn max_array_size(&self) -> Result<u32, CommandError>;
+    /// What accounting recorded about the elements of `jobs` (one `sacct`
+    /// call). Fails where the cluster keeps no accounting; callers use it
+    /// only to explain a failure and say nothing more when it fails.
+    fn sacct(&self, jobs: &[u64]) -> Result<Vec<Accounted>, CommandError>;
 }
 
 /// The real Slurm, through its client programs.
@@ -123,6 +152,29 @@ pub fn parse_squeue(text: &str, jobs: &[u64]) -> Vec<QueuedElement> {
         .collect()
 }
 
+/// Reads `sacct -n -P -X -o JobID,State,ExitCode,Reason` lines, keeping the
+/// elements of `jobs` (`12_3`; `12_[4-9]`, elements that never started, and
+/// lines of other jobs are dropped).
+pub fn parse_sacct(text: &str, jobs: &[u64]) -> Vec<Accounted> {
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.trim().split('|');
+            let (job, index) = parts.next()?.split_once('_')?;
+            let (job, index) = (job.parse().ok()?, index.parse().ok()?);
+            let state = parts.next()?.to_string();
+            let exit_code = parts.next()?.to_string();
+            let reason = parts.next()?.to_string();
+            jobs.contains(&job).then_some(Accounted {
+                job,
+                index,
+                state,
+                exit_code,
+                reason,
+            })
+        })
+        .collect()
+}
+
 impl Slurm for SlurmCommands {
     fn sbatch(&self, args: &[String]) -> Result<u64, CommandError> {
         let mut all = vec!["--parsable".to_string()];
@@ -156,6 +208,18 @@ impl Slurm for SlurmCommands {
         Ok(())
     }
 
+    fn sacct(&self, jobs: &[u64]) -> Result<Vec<Accounted>, CommandError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = jobs.iter().map(u64::to_string).collect::<Vec<_>>();
+        let mut args = ["-n", "-P", "-X", "-o", "JobID,State,ExitCode,Reason", "-j"]
+            .map(String::from)
+            .to_vec();
+        args.push(ids.join(","));
+        Ok(parse_sacct(&run("sacct", &args)?, jobs))
+    }
+
     fn max_array_size(&self) -> Result<u32, CommandError> {
         let out = run("scontrol", &["show".into(), "config".into()])?;
         out.lines()
@@ -180,6 +244,21 @@ mod tests {
         let rows = parse_squeue(text, &[12, 13]);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].index, 3);
+    }
+
+    #[test]
+    fn sacct_lines_of_elements_are_read_ranges_and_other_jobs_dropped() {
+        let text = "12_0|COMPLETED|0:0|None\n12_3|TIMEOUT|0:0|TimeLimit\n\
+                    12_[4-9]|CANCELLED by 0|0:0|Dependency\n13_1|OUT_OF_MEMORY|0:125|None\n\
+                    99_1|FAILED|1:0|None\n";
+        let rows = parse_sacct(text, &[12, 13]);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            rows[1].to_string(),
+            "Slurm accounting: state TIMEOUT, exit code 0:0, reason TimeLimit"
+        );
+        assert_eq!((rows[2].job, rows[2].index), (13, 1));
+        assert!(parse_sacct("Slurm accounting storage is disabled\n", &[12]).is_empty());
     }
 
     #[test]

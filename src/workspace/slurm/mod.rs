@@ -11,6 +11,7 @@
 //! - [`rundir`]: the run directory under the cache, event files.
 //! - [`worker`]: what an element runs.
 //! - [`watch`]: following a submitted run to its end.
+//! - [`gc`]: which run directories `tempora gc` removes.
 //!
 //! A run directory is recorded as its experiment's `active` run; a second
 //! `run` whose jobs are still queued or running attaches to it instead of
@@ -19,6 +20,7 @@
 pub mod commands;
 pub mod compile;
 pub mod config;
+pub mod gc;
 pub mod rundir;
 pub mod script;
 pub mod watch;
@@ -37,7 +39,7 @@ use crate::plan::FrozenPlan;
 
 use super::{Batch, Executor, WorkspaceError};
 
-pub use commands::{CommandError, QueuedElement, Slurm, SlurmCommands};
+pub use commands::{Accounted, CommandError, QueuedElement, Slurm, SlurmCommands};
 pub use compile::{compile, Compiled};
 pub use config::{ConfigError, Settings};
 pub use rundir::{RunDir, Submission};

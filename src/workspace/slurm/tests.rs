@@ -1,13 +1,14 @@
 //! The Slurm executor against a fake Slurm: compilation invariants on the
 //! tiny Table 1 plan, the submitted argument vectors and batch scripts
 //! (insta snapshots), MaxArraySize splits, transient-failure retries, and a
-//! second run attaching instead of submitting.
+//! second run attaching instead of submitting, failures explained by
+//! accounting only where it exists, and which run directories `gc` removes.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use super::commands::{CommandError, QueuedElement, Slurm};
+use super::commands::{parse_sacct, Accounted, CommandError, QueuedElement, Slurm};
 use super::compile::compile;
 use super::config::{parse, Settings};
 use super::{RunDir, SlurmExecutor};
@@ -24,6 +25,10 @@ struct FakeSlurm {
     queue: Mutex<Vec<QueuedElement>>,
     max_array_size: u32,
     transient_failures: Mutex<u32>,
+    /// `sacct` output; `None`: no accounting (sacct fails).
+    accounting: Option<String>,
+    /// `squeue` fails (Slurm unreachable).
+    down: bool,
 }
 
 impl Slurm for FakeSlurm {
@@ -48,6 +53,12 @@ impl Slurm for FakeSlurm {
         Ok(job)
     }
     fn squeue(&self, jobs: &[u64]) -> Result<Vec<QueuedElement>, CommandError> {
+        if self.down {
+            return Err(CommandError::Spawn {
+                program: "squeue".into(),
+                reason: "No such file or directory (os error 2)".into(),
+            });
+        }
         let q = self.queue.lock().unwrap();
         Ok(q.iter()
             .filter(|e| jobs.contains(&e.job))
@@ -63,6 +74,16 @@ impl Slurm for FakeSlurm {
     }
     fn max_array_size(&self) -> Result<u32, CommandError> {
         Ok(self.max_array_size)
+    }
+    fn sacct(&self, jobs: &[u64]) -> Result<Vec<Accounted>, CommandError> {
+        match &self.accounting {
+            Some(text) => Ok(parse_sacct(text, jobs)),
+            None => Err(CommandError::Failed {
+                command: "sacct".into(),
+                status: "exit status: 1".into(),
+                stderr: "Slurm accounting storage is disabled".into(),
+            }),
+        }
     }
 }
 
@@ -288,5 +309,104 @@ fn a_finished_run_is_settled_from_events_and_the_queue() {
         error.contains("a.wav") && error.contains("features-0-0.out"),
         "{id}: {error}"
     );
+    assert!(
+        !error.contains("accounting"),
+        "no accounting, nothing more: {error}"
+    );
     assert_eq!(summary.skipped, b.tasks.len() - features);
+}
+
+#[test]
+fn accounting_explains_an_element_that_died() {
+    let dir = tempfile::tempdir().unwrap();
+    let (workspace, plan) = tiny(dir.path());
+    let slurm = Arc::new(FakeSlurm {
+        max_array_size: 1000,
+        // jobs are 101, 102, …: the first features element ran out of time
+        accounting: Some("101_0|TIMEOUT|0:0|TimeLimit\n101_1|COMPLETED|0:0|None\n".into()),
+        ..FakeSlurm::default()
+    });
+    let exec = executor(slurm.clone(), dir.path());
+    let run = exec.submit(&batch(&workspace, &plan)).unwrap();
+    let arrays = run.arrays().unwrap();
+    let writer = super::rundir::EventWriter { run: run.clone() };
+    for (i, element) in arrays.arrays[0].elements.iter().enumerate().take(2) {
+        let info = JobInfo {
+            id: element[0].0.clone(),
+            label: element[0].0.clone(),
+            resource: crate::exec::runner::Resource::Cpu,
+        };
+        writer.started(&info);
+        if i == 1 {
+            writer.finished(&info, &Err("cannot decode b.wav".into()), 0.1);
+        }
+    }
+    slurm.queue.lock().unwrap().clear();
+    let summary = exec.watch(workspace.store(), &run, &Quiet).unwrap();
+    let error = |id: &str| &summary.failed.iter().find(|f| f.0 == id).unwrap().1;
+    let died = error(&arrays.arrays[0].elements[0][0].0);
+    assert!(
+        died.contains("ended before the task did")
+            && died.ends_with("; Slurm accounting: state TIMEOUT, exit code 0:0, reason TimeLimit"),
+        "{died}"
+    );
+    let own = error(&arrays.arrays[0].elements[1][0].0);
+    assert!(
+        !own.contains("accounting"),
+        "a completed element adds nothing: {own}"
+    );
+}
+
+fn fake_run(layout: &crate::layout::CacheLayout, hash: &str, job: u64) -> RunDir {
+    let run = RunDir::new(layout, "table1", Some("tiny"), hash);
+    let submission = super::Submission {
+        experiment: "table1".into(),
+        profile: Some("tiny".into()),
+        jobs: vec![job],
+    };
+    run.save_submission(&submission).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    run
+}
+
+#[test]
+fn gc_removes_finished_runs_and_keeps_live_newest_and_unsubmitted_ones() {
+    use super::gc::collect_runs;
+    let dir = tempfile::tempdir().unwrap();
+    let layout = crate::layout::CacheLayout::new(dir.path());
+    let replaced = fake_run(&layout, "a1", 1);
+    let active = fake_run(&layout, "b2", 2);
+    active.activate().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // written after `active`: being submitted (or a failed submission)
+    let newer = fake_run(&layout, "c3", 3);
+    let running = FakeSlurm {
+        queue: Mutex::new(vec![QueuedElement {
+            job: 2,
+            index: 0,
+            state: "RUNNING".into(),
+        }]),
+        ..FakeSlurm::default()
+    };
+    let listed = collect_runs(&layout, &running, true).unwrap();
+    assert_eq!(listed.removed, vec![replaced.path.clone()]);
+    assert!(replaced.path.exists(), "a dry run removes nothing");
+
+    let down = FakeSlurm {
+        down: true,
+        ..FakeSlurm::default()
+    };
+    let collected = collect_runs(&layout, &down, false).unwrap();
+    assert_eq!(collected.removed, vec![replaced.path.clone()]);
+    assert!(!replaced.path.exists());
+    assert!(
+        active.path.exists() && newer.path.exists(),
+        "without Slurm the active run stays"
+    );
+
+    let empty = FakeSlurm::default();
+    let collected = collect_runs(&layout, &empty, false).unwrap();
+    assert_eq!(collected.removed, vec![active.path.clone()]);
+    assert_eq!(collected.kept, vec![newer.path.clone()]);
+    assert!(RunDir::active(&layout, "table1", Some("tiny")).is_none());
 }

@@ -5,7 +5,9 @@
 //! left, every task is settled: published (done), finished with an error
 //! (failed, naming its element's output file), started but never finished
 //! (its element died: time limit, memory, node), or never started (a
-//! dependency failed, so Slurm cancelled it).
+//! dependency failed, so Slurm cancelled it). Where the cluster keeps
+//! accounting, one `sacct` call adds to each failure what Slurm recorded about
+//! its element (state, exit code, reason); without accounting nothing is added.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -245,6 +247,30 @@ impl Watcher<'_> {
                     }
                     failed.insert(id.clone());
                 }
+            }
+        }
+        self.explain(summary, compiled, submission);
+    }
+
+    /// Adds what accounting recorded about each failed task's element, unless
+    /// it completed (one `sacct` call; nothing when accounting is absent).
+    fn explain(&self, summary: &mut Summary, compiled: &Compiled, submission: &Submission) {
+        if summary.failed.is_empty() {
+            return;
+        }
+        let Ok(rows) = self.slurm.sacct(&submission.jobs) else {
+            return;
+        };
+        for (id, error) in &mut summary.failed {
+            let Some(at) = compiled.element_of(&TaskId(id.clone())) else {
+                continue;
+            };
+            let job = submission.jobs.get(at.array).copied();
+            let row = rows
+                .iter()
+                .find(|r| Some(r.job) == job && r.index == at.index && r.state != "COMPLETED");
+            if let Some(row) = row {
+                error.push_str(&format!("; {row}"));
             }
         }
     }

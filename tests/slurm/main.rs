@@ -13,154 +13,28 @@
 //! - An unreadable audio file: its features task fails, only what depends
 //!   on it is cancelled (every other track is published), the run exits
 //!   non-zero naming the file, and no job of the run is left in the queue.
+//!   Once the file is valid again, a rerun computes only what was missing:
+//!   it runs as many tasks as had failed or been cancelled, and every entry
+//!   published before keeps its directory.
+//! - `tempora cancel` empties the queue; a rerun resumes.
+//! - Faults ([`faults`]): the time-limit warning (`scancel --signal=USR2`)
+//!   requeues a training that resumes from its checkpoint with the bytes of
+//!   an uninterrupted run; a node set down and resumed: the requeued work
+//!   completes.
+//!
+//! Layout: `support.rs` holds what the tests share.
 
+#[path = "../common/mod.rs"]
 mod common;
+mod faults;
+mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tempora");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// One Slurm for the whole file: one test at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// Files that carry wall-clock time, by kind.
-const TIMED: [(&str, &str); 3] = [
-    ("train", "test.json"),
-    ("train", "epochs.csv"),
-    ("report", "report_input.json"),
-];
-
-fn slurm_is_up() -> bool {
-    let up = Command::new("sinfo")
-        .args(["-h", "-o", "%T"])
-        .output()
-        .is_ok_and(|o| {
-            let s = String::from_utf8_lossy(&o.stdout).to_string();
-            o.status.success() && ["idle", "mixed", "allocated"].iter().any(|w| s.contains(w))
-        });
-    if !up {
-        assert!(
-            !common::in_ci(),
-            "CI is set but no Slurm is running (scripts/slurm/start.sh starts one)"
-        );
-        common::skip("no Slurm is running here (start one with sudo scripts/slurm/start.sh)");
-    }
-    up
-}
-
-fn settings(dir: &Path) -> PathBuf {
-    let path = dir.join("slurm.toml");
-    let kinds: String = ["features", "norm", "chunks", "train", "report"]
-        .iter()
-        .map(|k| format!("[kinds.{k}]\ntime = \"20\"\ncpus = 1\nmemory = \"1500M\"\n"))
-        .collect();
-    let text = format!("account = \"\"\npartition = \"debug\"\npoll_seconds = 0.3\n{kinds}")
-        .replace("[kinds.features]\n", "[kinds.features]\nshard = 16\n");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// `tempora ARGS…` in the repository root, with `path_prefix` before PATH.
-fn tempora(args: &[&str], path_prefix: Option<&Path>) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).current_dir(ROOT);
-    if let Some(p) = path_prefix {
-        let path = std::env::var("PATH").unwrap_or_default();
-        cmd.env("PATH", format!("{}:{path}", p.display()));
-    }
-    cmd
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// An `sbatch` on PATH that logs each call to `calls`, then runs the real one.
-fn counting_sbatch(dir: &Path) -> (PathBuf, PathBuf) {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let calls = dir.join("sbatch-calls");
-    let real = which("sbatch");
-    let script = format!(
-        "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
-        calls.display(),
-        real.display()
-    );
-    let path = bin.join("sbatch");
-    std::fs::write(&path, script).unwrap();
-    Command::new("chmod").arg("+x").arg(&path).status().unwrap();
-    (bin, calls)
-}
-
-fn which(program: &str) -> PathBuf {
-    let out = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .output()
-        .unwrap();
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
-fn lines(path: &Path) -> usize {
-    std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
-}
-
-/// kind/key/file → bytes of every compared file; manifests reduced to
-/// their inputs and the hashes of compared outputs.
-fn entries(cache: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    for kind in ["features", "norm", "chunks", "train", "report"] {
-        let Ok(keys) = std::fs::read_dir(cache.join(kind)) else {
-            continue;
-        };
-        for key in keys.flatten() {
-            let name = format!("{kind}/{}", key.file_name().to_string_lossy());
-            for file in std::fs::read_dir(key.path()).unwrap().flatten() {
-                let f = file.file_name().to_string_lossy().to_string();
-                if TIMED.contains(&(kind, f.as_str())) || file.path().is_dir() {
-                    continue;
-                }
-                let bytes = std::fs::read(file.path()).unwrap();
-                let bytes = if f == "manifest.json" {
-                    manifest(&bytes, kind)
-                } else {
-                    bytes
-                };
-                out.insert(format!("{name}/{f}"), bytes);
-            }
-        }
-    }
-    out
-}
-
-fn manifest(bytes: &[u8], kind: &str) -> Vec<u8> {
-    let m: serde_json::Value = serde_json::from_slice(bytes).unwrap();
-    let outputs: Vec<_> = m["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| !TIMED.contains(&(kind, o["path"].as_str().unwrap())))
-        .cloned()
-        .collect();
-    serde_json::to_vec(&serde_json::json!({ "inputs": m["inputs"], "outputs": outputs })).unwrap()
-}
-
-fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while !ok() {
-        assert!(Instant::now() < end, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use support::*;
 
 #[test]
 fn tiny_profile_on_slurm_gives_the_local_bytes_and_a_killed_watcher_reattaches() {
@@ -233,22 +107,8 @@ fn tiny_profile_on_slurm_gives_the_local_bytes_and_a_killed_watcher_reattaches()
     }
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            if e.path().is_dir() {
-                out.extend(walk(&e.path()));
-            } else {
-                out.push(e.path());
-            }
-        }
-    }
-    out
-}
-
 #[test]
-fn an_unreadable_audio_file_cancels_only_its_dependents() {
+fn an_unreadable_audio_file_cancels_only_its_dependents_and_a_rerun_computes_the_rest() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if !slurm_is_up() {
         return;
@@ -275,33 +135,39 @@ fn an_unreadable_audio_file_cancels_only_its_dependents() {
         .filter(|p| p.extension().is_some_and(|e| e == "wav"))
         .collect();
     let bad = wavs.iter().min().unwrap().clone();
+    let original = std::fs::read(&bad).unwrap();
     std::fs::write(&bad, b"RIFF this is not audio").unwrap();
     let cache = d.join("cache");
     let data = format!("folder:{}", corpus.display());
     let cfg = settings(d);
-    let out = tempora(
-        &[
-            "run",
-            "experiments/table1.toml",
-            "--profile",
-            "tiny",
-            "--device",
-            "cpu",
-            "--data",
-            &data,
-            "--cache",
-            cache.to_str().unwrap(),
-            "--executor",
-            "slurm",
-            "--slurm-config",
-            cfg.to_str().unwrap(),
-        ],
-        None,
-    )
-    .output()
-    .unwrap();
+    let run = || {
+        tempora(
+            &[
+                "run",
+                "experiments/table1.toml",
+                "--profile",
+                "tiny",
+                "--device",
+                "cpu",
+                "--data",
+                &data,
+                "--cache",
+                cache.to_str().unwrap(),
+                "--reports-dir",
+                d.join("reports").to_str().unwrap(),
+                "--executor",
+                "slurm",
+                "--slurm-config",
+                cfg.to_str().unwrap(),
+            ],
+            None,
+        )
+        .output()
+        .unwrap()
+    };
+    let out = run();
     assert!(!out.status.success(), "{}", show(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let name = bad.file_name().unwrap().to_string_lossy();
     assert!(
         stderr.contains(&*name),
@@ -310,11 +176,11 @@ fn an_unreadable_audio_file_cancels_only_its_dependents() {
     );
     let features = std::fs::read_dir(cache.join("features")).map_or(0, |r| r.count());
     assert_eq!(features, wavs.len() - 1, "every other track is published");
-    let run = walk(&cache.join("slurm"))
+    let run_dir = walk(&cache.join("slurm"))
         .into_iter()
         .find(|p| p.ends_with("submission.json"))
         .unwrap();
-    let jobs: serde_json::Value = serde_json::from_slice(&std::fs::read(run).unwrap()).unwrap();
+    let jobs: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir).unwrap()).unwrap();
     let queue = Command::new("squeue")
         .args(["-h", "-o", "%F"])
         .output()
@@ -327,16 +193,30 @@ fn an_unreadable_audio_file_cancels_only_its_dependents() {
             "job {job} left in the queue"
         );
     }
-}
 
-/// Jobs of this machine's queue (the tests own the local Slurm, one at a time).
-fn queued() -> usize {
-    let out = Command::new("squeue")
-        .args(["-h", "-o", "%i"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "squeue: {}", show(&out));
-    String::from_utf8_lossy(&out.stdout).lines().count()
+    // The file is valid again: the rerun runs what failed or was cancelled, nothing else.
+    let missing = summary_count(&stderr, "failed") + summary_count(&stderr, "skipped");
+    let published = entry_dirs(&cache);
+    std::fs::write(&bad, original).unwrap();
+    let out = run();
+    assert!(out.status.success(), "rerun: {}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(to_run(&stderr), missing, "{}", show(&out));
+    assert_eq!(
+        summary_count(&stderr, "computed"),
+        missing,
+        "{}",
+        show(&out)
+    );
+    for (entry, inode) in &published {
+        assert_eq!(
+            entry_dirs(&cache).get(entry),
+            Some(inode),
+            "{entry} was recomputed"
+        );
+    }
+    let features = std::fs::read_dir(cache.join("features")).map_or(0, |r| r.count());
+    assert_eq!(features, wavs.len());
 }
 
 #[test]
