@@ -182,7 +182,11 @@ fn interrupted_training_resumes(interrupt: impl FnOnce(&str)) -> PathBuf {
         (1..EPOCHS).contains(&saved),
         "the requeued training has a checkpoint to resume from ({saved} epochs)"
     );
-    assert!(scontrol(&["update", &format!("jobid={id}"), "starttime=now"]));
+    assert!(scontrol(&[
+        "update",
+        &format!("jobid={id}"),
+        "starttime=now"
+    ]));
     let (ok, output) = finish(watcher, 300, &out, &err);
     assert!(ok, "slurm run: {output}");
     assert_eq!(events(&file, "started"), 2, "the training ran twice");
