@@ -65,7 +65,9 @@ fn redactions() -> Vec<(&'static str, &'static str)> {
             r"\| (device|code version|spec hash|training time) \| [^\n]*\|",
             "| $1 | [redacted] |",
         ),
-        (r"\d+\.\d+ ± \d+\.\d+", "[acc ± std]"),
+        (r"[−+]?\d+\.\d+ ± \d+\.\d+", "[acc ± std]"),
+        // Findings verdicts follow the accuracies.
+        (r"\| +(holds|does not hold \([^)]*\)) \|", "| [verdict] |"),
         (r"`tempora (run|plan) \S*table1\.toml", "`tempora $1 [spec]"),
         (r"[−+]\d+\.\d+", "[Δ]"),
     ]

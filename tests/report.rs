@@ -219,6 +219,7 @@ fn ablation() -> ReportInput {
     input.title = "Frequency pooling".into();
     input.description = Some("How many mel bands should the pooling keep?".into());
     input.paper_only.clear();
+    input.claims.clear();
     let sweeps = [("A", "2"), ("A", "4"), ("B", "2"), ("B", "4")];
     for (model, (base, value)) in input.models.iter_mut().zip(sweeps) {
         model.paper_params = None;

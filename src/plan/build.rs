@@ -430,6 +430,7 @@ fn report_task(
                 source: r.source.clone(),
             })
             .collect(),
+        claims: exp.claims.clone(),
     });
     Task::new(
         format!("report/{}", exp.name),

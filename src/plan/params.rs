@@ -180,4 +180,6 @@ pub struct ReportParams {
     pub archs: Vec<ArchConfig>,
     /// Quoted results the experiment does not run (`[[reference]]`), in spec order.
     pub references: Vec<PaperOnlyRow>,
+    /// Claims the report's Findings test (`[[claim]]`), in spec order.
+    pub claims: Vec<crate::report::findings::Claim>,
 }

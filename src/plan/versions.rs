@@ -53,11 +53,12 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     // missing filter tensor is an error, not an empty plot; the profile line
     // and notes say "none (the spec as written)" and name the full command.
     // report v3: title, description and reference rows come from the spec;
-    // models carry their sweep settings (the sweep view).
+    // models carry their sweep settings (the sweep view); the spec's claims
+    // (the Findings).
     (
         "report",
         3,
-        "8dbc685e43e07671a03748124d4fa45c8638fc784b86d2304d28604e42eeaf4a",
+        "fedcabbedb94150f044104c693385ab4d21b185d637082448477c70b977fb9aa",
     ),
 ];
 

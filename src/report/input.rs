@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::findings::Claim;
 use super::{PaperOnlyRow, ReportError};
 use crate::train::{EpochMetrics, TestMetrics};
 
@@ -127,6 +128,9 @@ pub struct ReportInput {
     /// Table 1's Marchand et al.); shown after the models.
     #[serde(default)]
     pub paper_only: Vec<PaperOnlyRow>,
+    /// Claims the spec states (`[[claim]]`), tested in the Findings section.
+    #[serde(default)]
+    pub claims: Vec<Claim>,
     /// Every finished run, in any order.
     pub runs: Vec<RunOutput>,
     /// First-layer filters of one trained model, when available.

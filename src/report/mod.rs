@@ -25,6 +25,7 @@
 //! |---|---|
 //! | `report.md` | title and description from the spec, provenance header, the results table (ours beside the paper's when the spec quotes any), the sweep view, which rows ran, the column legend below |
 //! | `results.csv`, `results.json` | one row per (model, hop, fold): [`frame::PER_FOLD_COLUMNS`] |
+//! | `findings.json` | each `[[claim]]` of the spec tested per hop ([`findings::Finding`]); only when the spec states claims |
 //! | `summary.csv` | one row per planned (model, hop): [`frame::SUMMARY_COLUMNS`] |
 //! | `accuracy_vs_params`, `confusion`, `training_curves`, `filters` (`.png` + `.svg`) | see `src/report/plot/mod.rs` |
 //!
@@ -43,6 +44,7 @@
 //!
 //! Must not know training internals, the cache layout or the spec format.
 
+pub mod findings;
 pub mod frame;
 pub mod input;
 pub mod table;
@@ -65,6 +67,9 @@ pub use input::{
 
 /// The report's Markdown file in `reports/<experiment>/`.
 pub const REPORT_FILE: &str = "report.md";
+
+/// The Findings as JSON (one object per claim and hop), when the spec states claims.
+pub const FINDINGS_FILE: &str = "findings.json";
 
 /// What every column of `report.md` (and the terminal table) means. The README
 /// quotes it.
@@ -170,6 +175,11 @@ pub fn write_report(input: &ReportInput, out_dir: &Path) -> Result<ReportSummary
     staged.write_csv("results.csv", &per_fold)?;
     staged.write_json("results.json", &per_fold)?;
     staged.write_csv("summary.csv", &frame::summary_frame(&table)?)?;
+    if !input.claims.is_empty() {
+        let json = serde_json::to_vec_pretty(&findings::evaluate(input))
+            .map_err(|e| ReportError::Input(format!("encoding the findings: {e}")))?;
+        staged.write(FINDINGS_FILE, &json)?;
+    }
     let skipped_plots = figures::write_figures(input, &table, &mut staged)?;
     let (dir, files) = staged.commit()?;
     let text = table::render_text(&table, input);

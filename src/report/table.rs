@@ -13,7 +13,7 @@
 use std::fmt::Write as _;
 
 use super::frame::{HopSummary, Table};
-use super::{sweep, ReportInput, LEGEND};
+use super::{findings, sweep, ReportInput, LEGEND};
 
 /// What an "ours" (or any) cell shows when there is no value.
 pub const MISSING: &str = "—";
@@ -224,6 +224,13 @@ pub fn render_text(table: &Table, input: &ReportInput) -> String {
     for row in &body {
         out.push_str(&line(row));
     }
+    for f in findings::evaluate(input) {
+        let compared = match (&f.model, &f.than) {
+            (Some(a), Some(b)) => format!(" ({a} vs {b})"),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "finding: {}{compared}: {}", f.says, f.verdict.words());
+    }
     out
 }
 
@@ -393,6 +400,7 @@ pub fn render_report_md(table: &Table, input: &ReportInput) -> String {
         out.push_str(&reference_footnote(input));
     }
     out.push_str(&sweep::render_sweep_md(table, input));
+    out.push_str(&findings::render_findings_md(&findings::evaluate(input)));
     out.push('\n');
     out.push_str(&which_rows_ran(table, input));
     out.push_str("\n## What every column means\n\n");

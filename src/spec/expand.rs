@@ -16,7 +16,7 @@ use super::dataset_text::parse_dataset;
 use super::error::{Reporter, SpecError};
 use super::models::{draft, resolve, Defaults, ModelDraft};
 use super::raw::{RawProtocol, RawSpec};
-use super::{profile, references, sweep, Experiment, Protocol};
+use super::{claims, profile, references, sweep, Experiment, Protocol};
 use crate::features::FeatureConfig;
 use crate::train::TrainConfig;
 
@@ -96,6 +96,17 @@ pub(crate) fn expand(
         .collect::<Result<Vec<_>, _>>()?;
     let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
     let references = references::references(&r, &raw.references, &names)?;
+    let mut known: Vec<&str> = raw
+        .models
+        .iter()
+        .map(|m| m.get_ref().name.get_ref().as_str())
+        .collect();
+    for name in &names {
+        if !known.contains(name) {
+            known.push(name);
+        }
+    }
+    let claims = claims::claims(&r, &raw.claims, &known)?;
     Ok(Experiment {
         name: header.name.get_ref().clone(),
         title: header
@@ -115,6 +126,7 @@ pub(crate) fn expand(
         protocol,
         models,
         references,
+        claims,
     })
 }
 

@@ -66,6 +66,13 @@
 //! name = "Marchand et al."
 //! accuracy = 96.0              # percent, as quoted
 //! source = "…"                 # optional: where the number comes from
+//!
+//! [[claim]]                    # tested in the report's Findings (paired across folds)
+//! says = "O-net + P-net beats the better of O-net and P-net"
+//! model = "O-net + P-net"      # a name, or a list: the best of them (by mean accuracy)
+//! than = ["O-net", "P-net"]
+//! # hop = 80; than_hop = 250   # default: each hop both sides run at
+//! # relation = "at_least"; margin = 1.0; fewer_params = true
 //! ```
 //!
 //! Precedence of a model's settings: the `[[model]]` entry, then the active
@@ -83,6 +90,7 @@
 
 mod banks;
 mod canonical;
+mod claims;
 mod dataset_text;
 mod error;
 mod expand;
@@ -144,6 +152,8 @@ pub struct Experiment {
     pub models: Vec<ModelSpec>,
     /// `[[reference]]`: quoted results the experiment does not run, in spec order.
     pub references: Vec<Reference>,
+    /// `[[claim]]`: statements the report's Findings test, in spec order.
+    pub claims: Vec<crate::report::findings::Claim>,
 }
 
 /// Settings shared by every model of an experiment.

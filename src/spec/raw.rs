@@ -43,6 +43,42 @@ pub(crate) struct RawSpec {
     /// `[[reference]]`: results a paper quotes that the experiment does not run.
     #[serde(default, rename = "reference")]
     pub references: Vec<Spanned<RawReference>>,
+    /// `[[claim]]`: statements the report's Findings test on the runs.
+    #[serde(default, rename = "claim")]
+    pub claims: Vec<Spanned<RawClaim>>,
+}
+
+/// `[[claim]]`: `says`, `model`, `than`, optional `hop`, `than_hop`,
+/// `relation`, `margin`, `fewer_params`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawClaim {
+    /// The claim in words.
+    pub says: Spanned<String>,
+    /// A model name, or a list (the best of them).
+    pub model: Spanned<OneOrMany>,
+    /// A model name, or a list (the best of them).
+    pub than: Spanned<OneOrMany>,
+    /// The first side's hop (default: each hop both sides run at).
+    pub hop: Option<Spanned<i64>>,
+    /// The second side's hop (default: `hop`).
+    pub than_hop: Option<Spanned<i64>>,
+    /// `better` (default) or `at_least`.
+    pub relation: Option<Spanned<String>>,
+    /// For `at_least`: the allowed shortfall, percentage points.
+    pub margin: Option<Spanned<f64>>,
+    /// Whether the first side must also have fewer parameters.
+    pub fewer_params: Option<bool>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum OneOrMany {
+    /// One name.
+    One(String),
+    /// Several names.
+    Many(Vec<String>),
 }
 
 /// `[[reference]]`: `name`, `accuracy` (%), optional `source`.

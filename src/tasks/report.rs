@@ -83,6 +83,7 @@ pub fn gather(
         class_names: params.class_names.clone(),
         models: params.models.clone(),
         paper_only: params.references.clone(),
+        claims: params.claims.clone(),
         runs,
         filters: None,
     };

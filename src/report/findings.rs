@@ -1,0 +1,512 @@
+//! Findings: each claim the spec states (`[[claim]]`), tested on the
+//! experiment's own runs.
+//!
+//! A claim compares two sides, each a model (or the best of several models,
+//! by mean song-level accuracy) at a hop. The runs of one experiment share
+//! their folds (same songs, same split), so the comparison is **paired
+//! across folds**: with `d_f` = accuracy of the first side − the second's on
+//! fold `f`, over the `n` folds both finished,
+//!
+//! - effect: mean(d) ± sd(d) in percentage points, and `d_z` = mean / sd;
+//! - a one-sided 95 % lower confidence bound, `L = mean − t(0.95, n−1)·sd/√n`;
+//! - verdict for "better": **holds** when `L > 0`; **does not hold** when the
+//!   mean is ≤ 0 (the other side is as good or better) or when `L ≤ 0` (the
+//!   difference is within fold-to-fold noise); **not enough runs** below
+//!   [`MIN_FOLDS`] paired folds or when a side has no runs at that hop.
+//!   For "at least as good, within a margin m": holds when `L > −m`.
+//!   `fewer_params` also requires the first side to have fewer parameters.
+//!
+//! Nothing is tuned to make a claim hold: the verdict is what the runs say.
+//! Must not know the spec format or the cache.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use super::table::markdown_grid;
+use super::ReportInput;
+use crate::regression::t95;
+
+/// Paired folds a claim needs before it gets a verdict.
+pub const MIN_FOLDS: usize = 3;
+
+/// One side of a claim: a model, or the best of several, at a hop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimSide {
+    /// Model names; several: the one with the highest mean accuracy.
+    pub models: Vec<String>,
+    /// The hop; `None`: each hop the models run at.
+    pub hop: Option<usize>,
+}
+
+/// How the first side must compare with the second.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// Strictly more accurate (the lower bound above 0).
+    Better,
+    /// At least as accurate within `margin` percentage points.
+    AtLeast {
+        /// Allowed shortfall, percentage points.
+        margin_pp: f64,
+    },
+}
+
+/// A claim of the spec, in its words and as a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    /// The claim in words, as the report shows it.
+    pub says: String,
+    /// The side the claim favours.
+    pub model: ClaimSide,
+    /// The side it is compared with.
+    pub than: ClaimSide,
+    /// Better, or at least as good.
+    pub relation: Relation,
+    /// Whether the first side must also have fewer parameters.
+    pub fewer_params: bool,
+}
+
+/// What the runs say of a claim at one hop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The lower confidence bound clears the bar (and the parameters, when asked).
+    Holds,
+    /// The difference is within fold-to-fold noise.
+    NotSignificant,
+    /// The other side is as good or better on average.
+    Reversed,
+    /// Accuracy holds, but the first side does not have fewer parameters.
+    MoreParams,
+    /// Fewer than [`MIN_FOLDS`] paired folds, or a side without runs.
+    NotEnoughRuns,
+}
+
+impl Verdict {
+    /// The verdict in words: holds, does not hold (why), not enough runs.
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Holds => "holds",
+            Self::NotSignificant => "does not hold (within fold-to-fold noise)",
+            Self::Reversed => "does not hold (the other side is as good or better)",
+            Self::MoreParams => "does not hold (not fewer parameters)",
+            Self::NotEnoughRuns => "not enough runs",
+        }
+    }
+}
+
+/// One claim tested at one hop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The claim in words.
+    pub says: String,
+    /// `model @ hop` of the first side (the best of its models), if any ran.
+    pub model: Option<String>,
+    /// `model @ hop` of the second side, if any ran.
+    pub than: Option<String>,
+    /// Paired folds.
+    pub folds: usize,
+    /// Mean of the per-fold differences, percentage points.
+    pub mean_pp: Option<f64>,
+    /// Sample standard deviation of the differences, percentage points.
+    pub sd_pp: Option<f64>,
+    /// One-sided 95 % lower confidence bound of the mean difference, points.
+    pub lower_bound_pp: Option<f64>,
+    /// Effect size `d_z` = mean / sd of the differences.
+    pub effect_dz: Option<f64>,
+    /// Parameters of the two sides' models.
+    pub params: Option<(usize, usize)>,
+    /// What the runs say.
+    pub verdict: Verdict,
+    /// Why, in a few words (e.g. which side has no runs).
+    pub detail: String,
+}
+
+/// Per model and hop: song accuracy by fold.
+type Accuracies<'a> = BTreeMap<(&'a str, usize), BTreeMap<usize, f64>>;
+
+fn accuracies(input: &ReportInput) -> Accuracies<'_> {
+    let mut out: Accuracies<'_> = BTreeMap::new();
+    for run in &input.runs {
+        let m = &run.metrics;
+        out.entry((m.model.as_str(), m.hop))
+            .or_default()
+            .insert(m.fold, m.song_accuracy);
+    }
+    out
+}
+
+/// The side's best model at `hop` (highest mean accuracy; ties: spec order).
+fn best<'a>(acc: &Accuracies<'a>, models: &'a [String], hop: usize) -> Option<&'a str> {
+    let mean = |f: &BTreeMap<usize, f64>| f.values().sum::<f64>() / f.len() as f64;
+    let mut best: Option<(&str, f64)> = None;
+    for name in models {
+        if let Some(folds) = acc.get(&(name.as_str(), hop)).filter(|f| !f.is_empty()) {
+            let m = mean(folds);
+            if best.is_none_or(|(_, b)| m > b) {
+                best = Some((name, m));
+            }
+        }
+    }
+    best.map(|(name, _)| name)
+}
+
+/// The (first side, second side) hop pairs a claim is tested at.
+fn hop_pairs(input: &ReportInput, claim: &Claim) -> Vec<(usize, usize)> {
+    match (claim.model.hop, claim.than.hop) {
+        (Some(a), Some(b)) => vec![(a, b)],
+        (Some(a), None) => vec![(a, a)],
+        (None, Some(b)) => vec![(b, b)],
+        (None, None) => {
+            let hops_of = |side: &ClaimSide| -> Vec<usize> {
+                input
+                    .models
+                    .iter()
+                    .filter(|m| side.models.contains(&m.name))
+                    .flat_map(|m| m.hops.iter().copied())
+                    .collect()
+            };
+            let (ours, theirs) = (hops_of(&claim.model), hops_of(&claim.than));
+            let mut hops: Vec<usize> = ours.into_iter().filter(|h| theirs.contains(h)).collect();
+            let mut seen = Vec::new();
+            hops.retain(|h| {
+                let new = !seen.contains(h);
+                seen.push(*h);
+                new
+            });
+            hops.into_iter().map(|h| (h, h)).collect()
+        }
+    }
+}
+
+/// Tests every claim of `input` at each hop it applies to.
+pub fn evaluate(input: &ReportInput) -> Vec<Finding> {
+    let acc = accuracies(input);
+    let mut out = Vec::new();
+    for claim in &input.claims {
+        let pairs = hop_pairs(input, claim);
+        if pairs.is_empty() {
+            let planned =
+                |side: &ClaimSide| input.models.iter().any(|m| side.models.contains(&m.name));
+            let why = match (planned(&claim.model), planned(&claim.than)) {
+                (false, _) => format!("{} not run here", claim.model.models.join(" / ")),
+                (_, false) => format!("{} not run here", claim.than.models.join(" / ")),
+                _ => "the two sides share no hop".to_owned(),
+            };
+            out.push(not_enough(claim, None, None, &why));
+        }
+        for (hop_a, hop_b) in pairs {
+            out.push(test_at(input, &acc, claim, hop_a, hop_b));
+        }
+    }
+    out
+}
+
+fn not_enough(claim: &Claim, model: Option<String>, than: Option<String>, why: &str) -> Finding {
+    Finding {
+        says: claim.says.clone(),
+        model,
+        than,
+        folds: 0,
+        mean_pp: None,
+        sd_pp: None,
+        lower_bound_pp: None,
+        effect_dz: None,
+        params: None,
+        verdict: Verdict::NotEnoughRuns,
+        detail: why.to_owned(),
+    }
+}
+
+fn test_at(
+    input: &ReportInput,
+    acc: &Accuracies<'_>,
+    claim: &Claim,
+    hop_a: usize,
+    hop_b: usize,
+) -> Finding {
+    let a = best(acc, &claim.model.models, hop_a);
+    let b = best(acc, &claim.than.models, hop_b);
+    let label = |m: Option<&str>, hop| m.map(|m| format!("{m} @ hop {hop}"));
+    let (Some(a), Some(b)) = (a, b) else {
+        let which = if a.is_none() {
+            &claim.model
+        } else {
+            &claim.than
+        };
+        let hop = if a.is_none() { hop_a } else { hop_b };
+        let why = format!("no run of {} at hop {hop}", which.models.join(" / "));
+        return not_enough(claim, label(a, hop_a), label(b, hop_b), &why);
+    };
+    let (fa, fb) = (&acc[&(a, hop_a)], &acc[&(b, hop_b)]);
+    let d: Vec<f64> = fa
+        .iter()
+        .filter_map(|(fold, x)| fb.get(fold).map(|y| 100.0 * (x - y)))
+        .collect();
+    let params_of = |name: &str| {
+        input
+            .models
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.params)
+    };
+    let params = params_of(a).zip(params_of(b));
+    let mut finding = not_enough(claim, label(Some(a), hop_a), label(Some(b), hop_b), "");
+    finding.folds = d.len();
+    finding.params = params;
+    if d.len() < MIN_FOLDS {
+        finding.detail = format!("{} paired folds; at least {MIN_FOLDS} are needed", d.len());
+        return finding;
+    }
+    let n = d.len() as f64;
+    let mean = d.iter().sum::<f64>() / n;
+    let sd = (d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let lower = mean - t95(d.len() - 1) * sd / n.sqrt();
+    let bar = match claim.relation {
+        Relation::Better => 0.0,
+        Relation::AtLeast { margin_pp } => -margin_pp,
+    };
+    finding.mean_pp = Some(mean);
+    finding.sd_pp = Some(sd);
+    finding.lower_bound_pp = Some(lower);
+    finding.effect_dz = (sd > 0.0).then(|| mean / sd);
+    finding.verdict = if lower > bar {
+        Verdict::Holds
+    } else if mean <= bar {
+        Verdict::Reversed
+    } else {
+        Verdict::NotSignificant
+    };
+    if finding.verdict == Verdict::Holds && claim.fewer_params {
+        if let Some((pa, pb)) = params.filter(|(pa, pb)| pa >= pb) {
+            finding.verdict = Verdict::MoreParams;
+            finding.detail = format!("{pa} parameters against {pb}");
+        }
+    }
+    finding
+}
+
+fn signed(value: f64) -> String {
+    if value < 0.0 {
+        format!("−{:.2}", -value)
+    } else {
+        format!("+{value:.2}")
+    }
+}
+
+/// The `## Findings` section of `report.md`; empty when the spec states no claim.
+pub(crate) fn render_findings_md(findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\n## Findings\n\nEach claim of the spec, tested on this experiment's runs: Δ = the first \
+         model's song-level accuracy − the second's, paired by fold (mean ± sample std, \
+         percentage points); L = its one-sided 95 % lower confidence bound \
+         (mean − t(0.95, n − 1)·sd/√n); d_z = mean / sd. A claim holds when L clears 0 (or \
+         −margin for \"at least as good\"); with fewer than 3 paired folds there is no verdict.\n\n",
+    );
+    let header: Vec<String> = [
+        "Claim", "Compared", "Folds", "Δ (pp)", "L (pp)", "d_z", "Verdict",
+    ]
+    .map(String::from)
+    .to_vec();
+    let dash = || "—".to_owned();
+    let body: Vec<Vec<String>> = findings
+        .iter()
+        .map(|f| {
+            let compared = match (&f.model, &f.than) {
+                (Some(a), Some(b)) => format!("{a} vs {b}"),
+                (a, b) => format!(
+                    "{} vs {}",
+                    a.as_deref().unwrap_or("—"),
+                    b.as_deref().unwrap_or("—")
+                ),
+            };
+            let delta = match (f.mean_pp, f.sd_pp) {
+                (Some(m), Some(s)) => format!("{} ± {s:.2}", signed(m)),
+                _ => dash(),
+            };
+            let mut verdict = f.verdict.words().to_owned();
+            if !f.detail.is_empty() {
+                let _ = write!(verdict, ": {}", f.detail);
+            }
+            vec![
+                f.says.clone(),
+                compared,
+                f.folds.to_string(),
+                delta,
+                f.lower_bound_pp.map_or_else(dash, signed),
+                f.effect_dz.map_or_else(dash, signed),
+                verdict,
+            ]
+        })
+        .collect();
+    out.push_str(&markdown_grid(&header, &body));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{DatasetInfo, ModelReportInfo, RunOutput};
+    use crate::train::TestMetrics;
+
+    fn model(name: &str, params: usize) -> ModelReportInfo {
+        ModelReportInfo {
+            name: name.into(),
+            params,
+            paper_params: None,
+            hops: vec![250],
+            paper_accuracy: BTreeMap::new(),
+            sweep: None,
+        }
+    }
+
+    fn run(name: &str, fold: usize, song_accuracy: f64) -> RunOutput {
+        let metrics = TestMetrics {
+            model: name.into(),
+            hop: 250,
+            fold,
+            params: 1,
+            chunk_accuracy: song_accuracy,
+            song_accuracy,
+            epochs_run: 1,
+            best_epoch: 1,
+            seconds: 1.0,
+            device: "cpu".into(),
+            confusion: Vec::new(),
+            songs: Vec::new(),
+        };
+        RunOutput {
+            metrics,
+            epochs: Vec::new(),
+        }
+    }
+
+    /// Two models, A and B, with the given per-fold accuracies, and one claim "A beats B".
+    fn input(a: &[f64], b: &[f64], relation: Relation, fewer_params: bool) -> ReportInput {
+        let mut runs = Vec::new();
+        runs.extend(a.iter().enumerate().map(|(f, &x)| run("A", f, x)));
+        runs.extend(b.iter().enumerate().map(|(f, &x)| run("B", f, x)));
+        let side = |m: &str| ClaimSide {
+            models: vec![m.into()],
+            hop: None,
+        };
+        ReportInput {
+            experiment: "e".into(),
+            title: String::new(),
+            description: None,
+            spec_hash: "0".into(),
+            profile: "p".into(),
+            dataset: DatasetInfo {
+                name: "d".into(),
+                tracks: 1,
+                content_hash: "0".into(),
+            },
+            protocol: String::new(),
+            folds: a.len().max(b.len()),
+            device: "cpu".into(),
+            code_version: String::new(),
+            wall_seconds: 0.0,
+            notes: Vec::new(),
+            class_names: Vec::new(),
+            models: vec![model("A", 100), model("B", 50)],
+            paper_only: Vec::new(),
+            claims: vec![Claim {
+                says: "A beats B".into(),
+                model: side("A"),
+                than: side("B"),
+                relation,
+                fewer_params,
+            }],
+            runs,
+            filters: None,
+        }
+    }
+
+    fn only(input: &ReportInput) -> Finding {
+        let findings = evaluate(input);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        findings.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_clear_paired_gain_holds() {
+        let f = only(&input(
+            &[0.80, 0.85, 0.90, 0.82],
+            &[0.70, 0.74, 0.81, 0.71],
+            Relation::Better,
+            false,
+        ));
+        assert_eq!(f.verdict, Verdict::Holds, "{f:?}");
+        assert_eq!(f.folds, 4);
+        let mean = f.mean_pp.unwrap();
+        assert!((mean - 10.25).abs() < 1e-9, "{mean}");
+        assert!(f.lower_bound_pp.unwrap() > 0.0);
+        assert!(f.effect_dz.unwrap() > 5.0);
+    }
+
+    #[test]
+    fn a_clear_loss_does_not_hold() {
+        let f = only(&input(
+            &[0.6, 0.62, 0.58],
+            &[0.8, 0.79, 0.83],
+            Relation::Better,
+            false,
+        ));
+        assert_eq!(f.verdict, Verdict::Reversed, "{f:?}");
+        assert!(f.mean_pp.unwrap() < -15.0);
+    }
+
+    #[test]
+    fn a_gain_within_fold_noise_is_not_significant() {
+        // Mean +1 point, but the folds disagree in sign.
+        let f = only(&input(
+            &[0.80, 0.70, 0.90],
+            &[0.75, 0.76, 0.86],
+            Relation::Better,
+            false,
+        ));
+        assert_eq!(f.verdict, Verdict::NotSignificant, "{f:?}");
+        assert!(f.mean_pp.unwrap() > 0.0 && f.lower_bound_pp.unwrap() <= 0.0);
+    }
+
+    #[test]
+    fn too_few_folds_or_a_side_without_runs_gets_no_verdict() {
+        let f = only(&input(&[0.9, 0.9], &[0.1, 0.1], Relation::Better, false));
+        assert_eq!(f.verdict, Verdict::NotEnoughRuns, "{f:?}");
+        assert!(f.detail.contains("2 paired folds"), "{}", f.detail);
+        let f = only(&input(&[0.9, 0.9, 0.9], &[], Relation::Better, false));
+        assert_eq!(f.verdict, Verdict::NotEnoughRuns, "{f:?}");
+        assert!(f.detail.contains("no run of B"), "{}", f.detail);
+    }
+
+    #[test]
+    fn at_least_within_a_margin_and_fewer_parameters() {
+        // A is half a point worse on every fold: at least as good within 1 point...
+        let a = [0.795, 0.845, 0.895];
+        let b = [0.80, 0.85, 0.90];
+        let f = only(&input(&a, &b, Relation::AtLeast { margin_pp: 1.0 }, false));
+        assert_eq!(f.verdict, Verdict::Holds, "{f:?}");
+        // ... but A has 100 parameters against B's 50.
+        let f = only(&input(&a, &b, Relation::AtLeast { margin_pp: 1.0 }, true));
+        assert_eq!(f.verdict, Verdict::MoreParams, "{f:?}");
+        // Not within a quarter point.
+        let f = only(&input(&a, &b, Relation::AtLeast { margin_pp: 0.25 }, false));
+        assert_eq!(f.verdict, Verdict::Reversed, "{f:?}");
+    }
+
+    #[test]
+    fn the_best_of_several_models_is_compared() {
+        let mut input = input(&[0.6, 0.6, 0.6], &[0.7, 0.7, 0.7], Relation::Better, false);
+        input.models.push(model("C", 10));
+        input.runs.extend((0..3).map(|f| run("C", f, 0.9)));
+        input.claims[0].model.models = vec!["A".into(), "C".into()];
+        let f = only(&input);
+        assert_eq!(f.model.as_deref(), Some("C @ hop 250"));
+        assert_eq!(f.verdict, Verdict::Holds, "{f:?}");
+    }
+}
