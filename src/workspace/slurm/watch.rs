@@ -103,6 +103,13 @@ impl Watcher<'_> {
             self.settle_from_events(&mut tasks, &mut summary, observer);
             let queued = self.slurm.squeue(&submission.jobs)?;
             if queued.is_empty() {
+                // A requeued element (time-limit warning, node failure) leaves
+                // `squeue`'s list for a moment while Slurm requeues it: the
+                // queue must be empty twice, a moment apart, to mean done.
+                std::thread::sleep(Duration::from_secs_f64(self.poll.clamp(1.0, 3.0)));
+                if !self.slurm.squeue(&submission.jobs)?.is_empty() {
+                    continue;
+                }
                 // One more look: an element may have ended between the two reads.
                 self.settle_from_events(&mut tasks, &mut summary, observer);
                 self.settle_the_rest(&mut tasks, &mut summary, observer, &compiled, &submission);
