@@ -60,7 +60,8 @@ pub fn audio(data: &[u8]) {
 
 /// The model-package manifest (`package.json`).
 pub fn package_manifest(data: &[u8]) {
-    if let Ok(manifest) = tempora::package::manifest::parse_manifest(data, Path::new("package.json"))
+    if let Ok(manifest) =
+        tempora::package::manifest::parse_manifest(data, Path::new("package.json"))
     {
         let _ = manifest.card();
     }
