@@ -60,3 +60,13 @@ bench-train:
 # uninterrupted run's (wall-clock fields aside). Prints how many landed mid-task.
 soak n="20" signal="KILL": build
     scripts/soak.sh {{n}} {{signal}}
+
+# Fuzz one reader of outside input for SECONDS (default 600) with cargo-fuzz
+# (libFuzzer, nightly; debug assertions and overflow checks on): TARGET is spec, audio, package_manifest, frozen_plan,
+# plan_record, cache_manifest or report_input. Without sanitizers (safe Rust:
+# the findings are panics, hangs and runaway allocations), 2 GiB RSS limit,
+# 10 s per input. Crashes land in fuzz/artifacts/TARGET/; keep each one,
+# fixed, under tests/fuzz_regressions/TARGET/ (`just test` replays them).
+fuzz target seconds="600":
+    cargo +nightly fuzz run --sanitizer none --debug-assertions {{target}} fuzz/corpus/{{target}} -- \
+        -max_total_time={{seconds}} -rss_limit_mb=2048 -timeout=10 -print_final_stats=1

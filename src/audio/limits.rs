@@ -91,13 +91,24 @@ pub(super) fn check_file_size(path: &Path, bytes: u64) -> Result<(), AudioError>
     }
 }
 
-/// Refuses samples that are NaN or infinite (a damaged float file): they would
-/// turn every feature, statistic and gradient they touch into NaN.
+/// The largest sample magnitude accepted (full scale is 1). Float files may
+/// exceed full scale a little; a sample of a million is damage, and values near
+/// `f32::MAX` overflow to infinity inside the resampler's FFT (found by fuzzing).
+pub const MAX_SAMPLE_ABS: f32 = 1.0e6;
+
+/// Whether a sample is finite and within [`MAX_SAMPLE_ABS`].
+fn sample_ok(x: &f32) -> bool {
+    x.abs() <= MAX_SAMPLE_ABS
+}
+
+/// Refuses samples that are NaN, infinite or beyond [`MAX_SAMPLE_ABS`] (a
+/// damaged float file): they would turn every feature, statistic and gradient
+/// they touch into NaN.
 pub(super) fn check_finite(path: &Path, samples: &[f32]) -> Result<(), AudioError> {
-    let Some(first) = samples.iter().position(|x| !x.is_finite()) else {
+    let Some(first) = samples.iter().position(|x| !sample_ok(x)) else {
         return Ok(());
     };
-    let count = samples[first..].iter().filter(|x| !x.is_finite()).count();
+    let count = samples[first..].iter().filter(|x| !sample_ok(x)).count();
     Err(AudioError::NonFinite {
         path: path.to_path_buf(),
         count: count as u64,

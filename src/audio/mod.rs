@@ -123,8 +123,9 @@ pub enum AudioError {
         /// The silence threshold, [`SILENCE_PEAK`].
         peak: f32,
     },
-    /// Some samples are NaN or infinite (a damaged floating-point file).
-    #[error("audio file {path} holds {count} NaN or infinite samples (the first at sample {first}); the file is damaged: re-export or remove it")]
+    /// Some samples are NaN, infinite or beyond [`limits::MAX_SAMPLE_ABS`] (a
+    /// damaged floating-point file).
+    #[error("audio file {path} holds {count} NaN, infinite or absurdly large (beyond ±{}) samples (the first at sample {first}); the file is damaged: re-export or remove it", limits::MAX_SAMPLE_ABS)]
     NonFinite {
         /// The file.
         path: PathBuf,
