@@ -138,7 +138,21 @@ fn run(program: &str, args: &[String]) -> Result<String, CommandError> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Reads `squeue -h -r -o %F|%K|%T` lines, keeping `jobs`.
+/// Job states after which an element never runs again (`squeue --states=all`
+/// lists them until the controller forgets the job). NODE_FAIL and PREEMPTED
+/// are left out: elements submitted with `--requeue` come back from them.
+const TERMINAL_STATES: [&str; 7] = [
+    "COMPLETED",
+    "FAILED",
+    "CANCELLED",
+    "TIMEOUT",
+    "OUT_OF_MEMORY",
+    "BOOT_FAIL",
+    "DEADLINE",
+];
+
+/// Reads `squeue -h -r --states=all -o %F|%K|%T` lines, keeping the live
+/// elements of `jobs` (terminal states dropped; REQUEUED and the like kept).
 pub fn parse_squeue(text: &str, jobs: &[u64]) -> Vec<QueuedElement> {
     text.lines()
         .filter_map(|line| {
@@ -146,7 +160,7 @@ pub fn parse_squeue(text: &str, jobs: &[u64]) -> Vec<QueuedElement> {
             let job = parts.next()?.parse().ok()?;
             let index = parts.next()?.parse().ok()?;
             let state = parts.next()?.to_string();
-            jobs.contains(&job)
+            (jobs.contains(&job) && !TERMINAL_STATES.contains(&state.as_str()))
                 .then_some(QueuedElement { job, index, state })
         })
         .collect()
@@ -193,7 +207,10 @@ impl Slurm for SlurmCommands {
             return Ok(Vec::new());
         }
         // Not `-j`: squeue fails on ids the controller has forgotten.
-        let args = ["-h", "-r", "-o", "%F|%K|%T"].map(String::from);
+        // `--states=all`: the default list leaves out an element in the
+        // middle of a requeue (REQUEUED), which is alive; terminal states
+        // are dropped by `parse_squeue`.
+        let args = ["-h", "-r", "--states=all", "-o", "%F|%K|%T"].map(String::from);
         Ok(parse_squeue(&run("squeue", &args)?, jobs))
     }
 
@@ -240,10 +257,14 @@ mod tests {
 
     #[test]
     fn squeue_lines_of_other_jobs_and_plain_jobs_are_dropped() {
-        let text = "12|0|RUNNING\n12|3|PENDING\n13|N/A|RUNNING\n99|1|PENDING\n";
+        let text = "12|0|RUNNING\n12|3|PENDING\n13|N/A|RUNNING\n99|1|PENDING\n12|4|COMPLETED\n12|5|REQUEUED\n";
         let rows = parse_squeue(text, &[12, 13]);
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[1].index, 3);
+        let indices: Vec<u32> = rows.iter().map(|r| r.index).collect();
+        assert_eq!(
+            indices,
+            [0, 3, 5],
+            "finished elements are dropped, requeued ones kept"
+        );
     }
 
     #[test]
