@@ -68,5 +68,6 @@ soak n="20" signal="KILL": build
 # 10 s per input. Crashes land in fuzz/artifacts/TARGET/; keep each one,
 # fixed, under tests/fuzz_regressions/TARGET/ (`just test` replays them).
 fuzz target seconds="600":
+    if [ "{{target}}" = audio ]; then python3 fuzz/make_audio_seeds.py; fi
     cargo +nightly fuzz run --sanitizer none --debug-assertions {{target}} fuzz/corpus/{{target}} -- \
         -max_total_time={{seconds}} -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
