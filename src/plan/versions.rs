@@ -61,7 +61,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "report",
         3,
-        "fedcabbedb94150f044104c693385ab4d21b185d637082448477c70b977fb9aa",
+        "09479bf23cb60fc6be77b8439f6fa39fc6a3b753cb08c4b101ad84d1a23ce0f8",
     ),
 ];
 

@@ -226,7 +226,7 @@ pub fn t95(df: usize) -> f64 {
 }
 
 /// Mean and sample standard deviation (`None` with fewer than two values).
-fn mean_sd(values: &[f64]) -> (f64, Option<f64>) {
+pub(crate) fn mean_sd(values: &[f64]) -> (f64, Option<f64>) {
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n.max(1.0);
     if values.len() < 2 {

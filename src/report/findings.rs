@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use super::table::markdown_grid;
 use super::ReportInput;
-use crate::regression::t95;
+use crate::regression::{mean_sd, t95};
 
 /// Paired folds a claim needs before it gets a verdict.
 pub const MIN_FOLDS: usize = 3;
@@ -261,8 +261,8 @@ fn test_at(
         return finding;
     }
     let n = d.len() as f64;
-    let mean = d.iter().sum::<f64>() / n;
-    let sd = (d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let (mean, sd) = mean_sd(&d);
+    let sd = sd.unwrap_or(0.0); // at least MIN_FOLDS values: always Some
     let lower = mean - t95(d.len() - 1) * sd / n.sqrt();
     let bar = match claim.relation {
         Relation::Better => 0.0,
