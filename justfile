@@ -55,6 +55,18 @@ bench-fused model="":
 bench-train:
     cargo bench --locked --bench bench_train
 
+# Build the GPU check bundle (target/gpu-check/): prebuilt binaries of tempora,
+# the CPU-vs-CUDA cross-checks and the training benchmark, with check.sh.
+# Copy the folder to a CUDA machine (no Rust needed) and run check.sh there.
+gpu-bundle out="target/gpu-check":
+    scripts/gpu/bundle.sh {{out}}
+
+# GPU readiness here: build the bundle and run it (cross-checks, CUDA training
+# speed vs PyTorch + cuDNN, Table 1's tiny profile on CUDA), one summary.
+# Without a CUDA device it says so and checks nothing.
+gpu-check: gpu-bundle
+    target/gpu-check/check.sh
+
 # Kill soak: a real `tempora run` interrupted N times at random moments with
 # SIGNAL (KILL, TERM or INT), then finished; every result must equal an
 # uninterrupted run's (wall-clock fields aside). Prints how many landed mid-task.

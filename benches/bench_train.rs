@@ -12,7 +12,8 @@
 //!
 //! Arguments: an optional substring filter on model names
 //! (`cargo bench --bench bench_train -- P-net`). Environment:
-//! `TEMPORA_BENCH_STEPS` (timed steps, default 10), `TEMPORA_BENCH_THREADS`.
+//! `TEMPORA_BENCH_STEPS` (timed steps, default 10; ten times as many on CUDA),
+//! `TEMPORA_BENCH_THREADS`, `TEMPORA_BENCH_ONLY` (`cpu` or `cuda`: one table).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -106,14 +107,25 @@ fn torch_missing() -> Option<String> {
     }
 }
 
+/// `benches/pytorch_reference.py`: beside the working directory when it has
+/// one (a prebuilt bench run from a copy of the repository, as `just
+/// gpu-check` does), else in the source tree this bench was built from.
+fn reference_script() -> PathBuf {
+    let local = PathBuf::from("benches/pytorch_reference.py");
+    if local.is_file() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(local)
+    }
+}
+
 /// PyTorch's examples per second for `arch` on `device` (`cpu` or `cuda`).
 fn pytorch(arch: &ArchConfig, device: &str, threads: usize, steps: usize) -> Result<f64, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let arch_path = dir.path().join("arch.json");
     let json = serde_json::to_vec(arch).map_err(|e| e.to_string())?;
     std::fs::write(&arch_path, json).map_err(|e| e.to_string())?;
-    let script: PathBuf =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/pytorch_reference.py");
+    let script = reference_script();
     let output = Command::new("python3")
         .arg(script)
         .args(["bench", "--arch"])
@@ -176,21 +188,13 @@ fn main() {
         .filter(|(name, _)| filter.as_deref().is_none_or(|f| name.contains(f)))
         .collect();
 
-    println!("\nCPU, {threads} threads, batch {BATCH}, {steps} steps: examples/s");
-    println!(
-        "{:<22} {:>10} {:>10} {:>8}",
-        "model", "tempora", "pytorch", "ratio"
-    );
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("a rayon pool for the benchmark");
-    for (name, arch) in &selected {
-        let ours = pool.install(|| ours::<Autodiff<NdArray>>(arch, &NdArrayDevice::Cpu, steps));
-        let reference = torch.then(|| pytorch(arch, "cpu", threads, steps));
-        report(name, ours, reference);
+    let only = std::env::var("TEMPORA_BENCH_ONLY").unwrap_or_default();
+    if only != "cuda" {
+        cpu_section(&selected, steps, threads, torch);
     }
-
+    if only == "cpu" {
+        return;
+    }
     match resolve(DeviceChoice::Auto) {
         Ok(ComputeDevice::Cuda(index)) => {
             println!("\n{}: examples/s", ComputeDevice::Cuda(index).describe());
@@ -207,5 +211,23 @@ fn main() {
             }
         }
         _ => println!("\nCUDA: skipped (no CUDA device initialised)"),
+    }
+}
+
+/// The CPU table: ours in a pool of `threads` threads against PyTorch with as many.
+fn cpu_section(selected: &[(&str, ArchConfig)], steps: usize, threads: usize, torch: bool) {
+    println!("\nCPU, {threads} threads, batch {BATCH}, {steps} steps: examples/s");
+    println!(
+        "{:<22} {:>10} {:>10} {:>8}",
+        "model", "tempora", "pytorch", "ratio"
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a rayon pool for the benchmark");
+    for (name, arch) in selected {
+        let ours = pool.install(|| ours::<Autodiff<NdArray>>(arch, &NdArrayDevice::Cpu, steps));
+        let reference = torch.then(|| pytorch(arch, "cpu", threads, steps));
+        report(name, ours, reference);
     }
 }

@@ -184,7 +184,33 @@ impl CudaDriver {
 
 /// Number of CUDA devices, or why CUDA cannot be used.
 fn probe_cuda() -> Result<usize, String> {
-    CudaDriver::load()?.device_count()
+    let count = CudaDriver::load()?.device_count()?;
+    if count > 0 {
+        probe_nvrtc()?;
+    }
+    Ok(count)
+}
+
+/// Names under which the CUDA runtime compiler may be installed (the
+/// unversioned link, then the sonames of CUDA 13 and 12).
+const NVRTC_LIBRARIES: [&str; 3] = ["libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12"];
+
+/// Checks that NVRTC loads: burn's CUDA backend compiles its kernels with it
+/// at run time and panics in a worker thread when it is missing.
+fn probe_nvrtc() -> Result<(), String> {
+    for name in NVRTC_LIBRARIES {
+        // SAFETY: loading NVRTC runs its initialisers, which have no
+        // preconditions on our side; nothing is called.
+        if unsafe { libloading::Library::new(name) }.is_ok() {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "the CUDA runtime compiler (NVRTC: {}) was not found, and the CUDA kernels are compiled \
+         with it at run time; install the CUDA toolkit's NVRTC or add the directory that holds \
+         it to LD_LIBRARY_PATH",
+        NVRTC_LIBRARIES.join(", ")
+    ))
 }
 
 /// Turns the user's choice into a device that works, without ever touching

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# GPU readiness in one command, from prebuilt binaries (no Rust needed):
+#   1. the CPU-vs-CUDA cross-checks: the fused filter-bank op (output and
+#      every gradient) and three training steps of each Table 1 model;
+#   2. the training-step benchmark on CUDA against PyTorch + cuDNN (when
+#      python3 can import torch);
+#   3. `tempora run` of Table 1's tiny profile on CUDA, end to end.
+# Prints one summary. Exit status: 0 when everything that ran passed (also
+# when no CUDA device is found: the summary then says so), 1 otherwise.
+#
+# Usage: check.sh   (from the bundle folder `just gpu-bundle` writes); each
+# section stops after GPU_CHECK_SECTION_TIMEOUT seconds (default 300).
+set -uo pipefail
+cd "$(dirname "$0")"
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+echo "== tempora GPU check (build $(cat COMMIT 2>/dev/null || echo unknown))"
+if command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader || true
+    nvidia-smi | grep -o 'CUDA Version: [0-9.]*' || true
+else
+    echo "nvidia-smi: not found"
+fi
+
+# burn compiles its CUDA kernels at run time with NVRTC; a PyTorch wheel
+# ships one when the system has none on the library path.
+if ! ldconfig -p 2>/dev/null | grep -q 'libnvrtc\.so'; then
+    for dir in /usr/local/cuda/lib64 $(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null); do
+        lib=$(find "$dir" -name 'libnvrtc.so*' 2>/dev/null | grep -v builtins | head -n 1)
+        if [ -n "$lib" ]; then
+            export LD_LIBRARY_PATH="$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+            echo "NVRTC: $lib"
+            break
+        fi
+    done
+fi
+
+summary=()
+failed=0
+record() { # name status detail
+    summary+=("$(printf '%-34s %-8s %s' "$1" "$2" "$3")")
+    [ "$2" = FAIL ] && failed=1
+    return 0
+}
+
+echo; echo "== 1. CPU vs CUDA cross-checks"
+timeout "${GPU_CHECK_SECTION_TIMEOUT:-300}" ./bin/cuda-tests --test-threads 1 --nocapture 2>&1 | tee "$log/tests"
+tests_rc=${PIPESTATUS[0]}
+if grep -q 'SKIPPED, no CUDA device' "$log/tests"; then
+    why=$(grep -m1 -o 'SKIPPED, no CUDA device.*' "$log/tests")
+    echo; echo "== summary"
+    echo "NOT RUN: no CUDA device was found on this machine; nothing was checked."
+    echo "  ${why#SKIPPED, }"
+    exit 0
+fi
+op=$(grep -o 'max |CPU - CUDA| = [0-9.e+-]*' "$log/tests" | awk '{print $NF}' | sort -g | tail -n 1)
+model=$(grep -o 'max |logit| = [0-9.e+-]*' "$log/tests" | awk '{print $NF}' | sort -g | tail -n 1)
+if [ "$tests_rc" = 0 ]; then
+    record "cross-checks (op, 7 models)" PASS "worst op diff ${op:-?}, worst relative logit diff ${model:-?}"
+else
+    record "cross-checks (op, 7 models)" FAIL "see section 1 (exit $tests_rc)"
+fi
+
+echo; echo "== 2. training step on CUDA vs PyTorch + cuDNN (batch 50)"
+TEMPORA_BENCH_ONLY=cuda timeout "${GPU_CHECK_SECTION_TIMEOUT:-300}" ./bin/bench-train 2>&1 | tee "$log/bench"
+bench_rc=${PIPESTATUS[0]}
+if [ "$bench_rc" = 0 ] && ! grep -q 'error' "$log/bench"; then
+    ratios=$(awk '/^CUDA/{on=1; next} on && $NF ~ /x$/ {name=substr($0, 1, 22); gsub(/ +$/, "", name); printf "%s%s %s", sep, name, $NF; sep=", "}' "$log/bench")
+    record "training benchmark" PASS "${ratios:-PyTorch not compared (see section 2)}"
+else
+    record "training benchmark" FAIL "see section 2 (exit $bench_rc)"
+fi
+
+echo; echo "== 3. tempora run experiments/table1.toml --profile tiny --device cuda"
+started=$(date +%s)
+if timeout "${GPU_CHECK_SECTION_TIMEOUT:-300}" ./bin/tempora run experiments/table1.toml --profile tiny --device cuda \
+    --cache "$log/cache" --reports-dir "$log/reports" 2>&1 | tee "$log/run" | tail -n 40; then
+    record "tiny profile on CUDA" PASS "$(( $(date +%s) - started )) s, report written"
+else
+    record "tiny profile on CUDA" FAIL "see section 3"
+fi
+
+echo; echo "== summary"
+printf '%s\n' "${summary[@]}"
+exit "$failed"
