@@ -92,19 +92,25 @@ fn quick_and_tiny_profiles_override_the_protocol_only() {
     assert!(matches!(
         quick.dataset,
         DatasetSource::Synthetic {
-            size: SyntheticSize::Small,
+            size: SyntheticSize::Full,
             ..
         }
     ));
-    assert_eq!(quick.models.len(), 11);
+    let names: Vec<&str> = quick.models.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["O-net", "P-net", "O-net + P-net"]);
     assert_eq!(quick.protocol.folds, 3);
     let o = quick.model("O-net").unwrap_or_else(|| panic!("no O-net"));
-    assert_eq!((o.hops.as_slice(), o.train.epochs), (&[250][..], 8));
-    let time = quick.model("Time").unwrap_or_else(|| panic!("no Time"));
-    assert_eq!(time.hops, [80], "a model's own hops win over the profile's");
+    assert_eq!((o.hops.as_slice(), o.train.epochs), (&[250, 80][..], 35));
+    // The profile's schedule replaces the protocol's; omitted fields keep the paper's.
+    let schedule = o.train.schedule;
+    assert_eq!(schedule.val_patience, Some(6));
+    assert_eq!((schedule.patience, schedule.stop_after), (20, 40));
     let tiny = load("experiments/table1.toml", Some("tiny"));
     let names: Vec<&str> = tiny.models.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["O-net", "O-net + P-net", "Time"]);
+    let time = tiny.model("Time").unwrap_or_else(|| panic!("no Time"));
+    assert_eq!(time.hops, [80], "a model's own hops win over the profile's");
+    assert_eq!(tiny.model("O-net").map(|o| o.hops.clone()), Some(vec![250]));
     assert!(matches!(
         tiny.dataset,
         DatasetSource::Synthetic {

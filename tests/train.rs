@@ -139,6 +139,30 @@ fn regression_onet_and_pnet_learn_the_tiny_corpus() {
     }
 }
 
+/// `val_patience` ends training that many epochs after the best validation
+/// accuracy, well before the epoch limit, and keeps the best epoch's weights.
+#[test]
+fn validation_patience_stops_training_after_the_best_epoch() {
+    let mut cfg = short_protocol(60);
+    cfg.schedule.val_patience = Some(3);
+    let out = tempfile::tempdir().unwrap();
+    let metrics = train("O-net", &paper::o_net(1), &cfg, 0, out.path());
+    eprintln!(
+        "stopped after {} epochs, best epoch {}",
+        metrics.epochs_run, metrics.best_epoch
+    );
+    assert!(metrics.epochs_run < 60, "the patience ended training early");
+    assert_eq!(metrics.epochs_run, metrics.best_epoch + 3);
+
+    cfg.schedule.val_patience = None;
+    let out = tempfile::tempdir().unwrap();
+    let full = train("O-net", &paper::o_net(1), &cfg, 0, out.path());
+    assert!(
+        full.epochs_run > metrics.epochs_run,
+        "without it, training goes on"
+    );
+}
+
 /// Everything but wall-clock time and the device description (which names
 /// the thread count).
 fn comparable(mut m: TestMetrics) -> TestMetrics {

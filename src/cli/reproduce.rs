@@ -174,9 +174,10 @@ fn first_line(
                 None => "an unknown time here (`tempora calibrate` measures this CPU)".to_owned(),
             };
             format!(
-                "reproduce: no CUDA device, so this runs the `{profile}` profile on {on} — a smoke \
-                 run, not the paper protocol, which would need {cost} (`tempora plan {} --device cpu`). \
-                 Force it with `just reproduce paper`.",
+                "reproduce: no CUDA device, so this runs the `{profile}` profile on {on} — a \
+                 reduced protocol (fewer models and folds, training until validation accuracy \
+                 stops improving), not the paper protocol, which would need {cost} \
+                 (`tempora plan {} --device cpu`). Force it with `just reproduce paper`.",
                 args.spec.display()
             )
         }

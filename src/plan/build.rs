@@ -455,8 +455,11 @@ fn protocol_summary(exp: &Experiment, models: &[(usize, &ModelSpec)]) -> String 
     let ms = || models.iter().map(|(_, m)| *m);
     let schedule = distinct(ms().map(|m| {
         let s = &m.train.schedule;
+        let val = s.val_patience.map_or(String::new(), |p| {
+            format!("; also stops after {p} epochs without a better validation accuracy")
+        });
         format!(
-            "patience {}, stop after {}, factor {}",
+            "patience {}, stop after {}, factor {}{val}",
             s.patience, s.stop_after, s.factor
         )
     }));

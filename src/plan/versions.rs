@@ -46,22 +46,25 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
         "e0edce557815379e36a8db180e10308b56e340530991a1e5fee3268152b72205",
     ),
     // train v2: entries hold the model card (`model.json`); digest
-    // re-recorded for an error text (result-neutral).
+    // re-recorded for an error text, and for the optional
+    // `schedule.val_patience` (off unless a spec sets it, and then part of
+    // the key: result-neutral for every existing key).
     (
         "train",
         2,
-        "85f53bcbfc590f4400235a03bda85e4884d1af24f57faca4ddd618e1233c8d06",
+        "b8efb9c56d7cd689fcef7c5f9b14d2fe846c92c3c53b9c5d9d51292a6d86afd0",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line
     // and notes say "none (the spec as written)" and name the full command.
     // report v3: title, description and reference rows come from the spec;
     // models carry their sweep settings (the sweep view); the spec's claims
-    // (the Findings).
+    // (the Findings). Re-recorded: the protocol line names `val_patience`
+    // when a spec sets it (result-neutral otherwise).
     (
         "report",
         3,
-        "09479bf23cb60fc6be77b8439f6fa39fc6a3b753cb08c4b101ad84d1a23ce0f8",
+        "73c7b280205fdb7e9f7491f096b6098b160c886989af40162c983dd665081638",
     ),
 ];
 

@@ -211,11 +211,18 @@ fn defaults(r: &Reporter<'_>, s: &RawProtocol, seed: u64) -> Result<Defaults, Sp
     }
     if let Some(sched) = &s.schedule {
         let v = *sched.get_ref();
-        if v.patience == 0 || v.stop_after == 0 || !(v.factor > 0.0 && v.factor <= 1.0) {
+        if v.patience == 0
+            || v.stop_after == 0
+            || v.val_patience == Some(0)
+            || !(v.factor > 0.0 && v.factor <= 1.0)
+        {
+            let val = v
+                .val_patience
+                .map_or(String::new(), |p| format!(", val_patience = {p}"));
             return Err(r.at(
                 Some(sched.span()),
-                format!("schedule {{ patience = {}, stop_after = {}, factor = {} }} is invalid", v.patience, v.stop_after, v.factor),
-                Some("patience and stop_after count epochs (≥ 1); factor multiplies the learning rate (0 < factor ≤ 1; reference: 0.5)".into()),
+                format!("schedule {{ patience = {}, stop_after = {}, factor = {}{val} }} is invalid", v.patience, v.stop_after, v.factor),
+                Some("patience, stop_after and val_patience count epochs (≥ 1); factor multiplies the learning rate (0 < factor ≤ 1; reference: 0.5)".into()),
             ));
         }
         train.schedule = v;

@@ -36,7 +36,7 @@
 //! epochs = 250
 //! batch = 50
 //! lr = 0.01
-//! schedule = { patience = 20, stop_after = 40, factor = 0.5 }
+//! schedule = { patience = 20, stop_after = 40, factor = 0.5 }  # + val_patience = N (optional)
 //! seed = 11
 //! init = "he_uniform"          # or "glorot_uniform"
 //! dropout = 0.5

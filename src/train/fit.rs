@@ -231,7 +231,9 @@ where
         state.best_epoch = epoch + 1;
         state.best = named_tensors(&inference)?;
     }
-    state.stopped = state.schedule.observe(&cfg.schedule, train_loss) == Decision::Stop;
+    let stalled = state.schedule.observe(&cfg.schedule, train_loss) == Decision::Stop;
+    let since_best = epoch + 1 - state.best_epoch;
+    state.stopped = stalled || cfg.schedule.val_patience.is_some_and(|p| since_best >= p);
     let metrics = EpochMetrics {
         epoch: epoch + 1,
         train_loss,

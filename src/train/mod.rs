@@ -112,6 +112,12 @@ pub struct Schedule {
     pub stop_after: usize,
     /// Learning-rate multiplier (implementation: 0.5; the paper's text says 0.1).
     pub factor: f64,
+    /// Not in the reference protocol: also stop once this many epochs have
+    /// passed without a (strictly) better validation accuracy, the measure
+    /// that picks the kept weights. `None` (the paper): only the loss stall
+    /// and the epoch limit end training.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_patience: Option<usize>,
 }
 
 impl Default for Schedule {
@@ -120,6 +126,7 @@ impl Default for Schedule {
             patience: 20,
             stop_after: 40,
             factor: 0.5,
+            val_patience: None,
         }
     }
 }

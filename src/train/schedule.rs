@@ -76,6 +76,7 @@ mod tests {
             patience: 2,
             stop_after: 4,
             factor: 0.5,
+            val_patience: None,
         }
     }
 
