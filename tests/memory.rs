@@ -47,14 +47,18 @@ banks = { O = 1 }
 "#;
 
 /// Runs `tempora args…` in `dir` on 2 worker threads; returns its peak
-/// resident memory in MiB, after checking that it succeeded.
+/// resident memory in MiB, after checking that it succeeded (its stderr goes
+/// to `dir/stderr.txt`, shown on failure).
+#[allow(clippy::zombie_processes)] // reaped by wait4, which std does not know
 fn peak_rss_mib(args: &[&str], dir: &Path) -> u64 {
+    let stderr_path = dir.join("stderr.txt");
+    let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
     let child = Command::new(BIN)
         .args(args)
         .args(["--jobs", "2"])
         .current_dir(dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
         .expect("tempora starts");
     let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
@@ -67,7 +71,8 @@ fn peak_rss_mib(args: &[&str], dir: &Path) -> u64 {
     assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "tempora {args:?} failed (wait status {status})"
+        "tempora {args:?} failed (wait status {status}): {}",
+        std::fs::read_to_string(&stderr_path).unwrap_or_default()
     );
     // Linux reports ru_maxrss in KiB.
     u64::try_from(usage.ru_maxrss).expect("non-negative") / 1024
