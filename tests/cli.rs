@@ -67,7 +67,7 @@ fn redactions() -> Vec<(&'static str, &'static str)> {
         ),
         (r"[−+]?\d+\.\d+ ± \d+\.\d+", "[acc ± std]"),
         // Findings verdicts follow the accuracies.
-        (r"\| +(holds|does not hold \([^)]*\)) \|", "| [verdict] |"),
+        (r"\| (holds|does not hold \([^)]*\)) +\|", "| [verdict] |"),
         (r"`tempora (run|plan) \S*table1\.toml", "`tempora $1 [spec]"),
         (r"[−+]\d+\.\d+", "[Δ]"),
     ]

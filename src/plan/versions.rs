@@ -61,10 +61,12 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     // models carry their sweep settings (the sweep view); the spec's claims
     // (the Findings). Re-recorded: the protocol line names `val_patience`
     // when a spec sets it (result-neutral otherwise).
+    // report v4: Markdown tables align columns of words left (the Findings'
+    // comparisons and verdicts, the sweep view's settings).
     (
         "report",
-        3,
-        "73c7b280205fdb7e9f7491f096b6098b160c886989af40162c983dd665081638",
+        4,
+        "3e2b622c63eefb3723f0c4d6c0f7a37ca09b5caf9e61d374df249eec4f4f91de",
     ),
 ];
 

@@ -163,18 +163,45 @@ pub fn render_markdown_table(table: &Table, input: &ReportInput) -> String {
     markdown_grid(&header, &body)
 }
 
-/// An aligned Markdown table of `header` and `body` (the first column left,
-/// the others right-aligned).
+/// Whether column `column` of `body` holds words rather than numbers: most
+/// of its cells start with a letter (a lone "not reproduced" among numbers
+/// leaves a number column right-aligned). Empty cells and cells that start
+/// with [`MISSING`] do not vote.
+fn is_text_column(body: &[Vec<String>], column: usize) -> bool {
+    let cells: Vec<&String> = body
+        .iter()
+        .filter_map(|row| row.get(column))
+        .filter(|c| !c.is_empty() && !c.starts_with(MISSING))
+        .collect();
+    let words = cells
+        .iter()
+        .filter(|c| c.chars().next().is_some_and(char::is_alphabetic))
+        .count();
+    2 * words > cells.len()
+}
+
+/// An aligned Markdown table of `header` and `body`: the first column and
+/// the columns of words left-aligned, the columns of numbers right-aligned.
 pub(crate) fn markdown_grid(header: &[String], body: &[Vec<String>]) -> String {
     let widths = widths(header, body);
-    let line = |cells: &[String]| format!("| {} |\n", padded(cells, &widths).join(" | "));
+    let left: Vec<bool> = (0..widths.len())
+        .map(|i| i == 0 || is_text_column(body, i))
+        .collect();
+    let line = |cells: &[String]| {
+        let cells: Vec<String> = cells
+            .iter()
+            .zip(widths.iter().zip(&left))
+            .map(|(c, (&w, &left))| pad(c, w, !left))
+            .collect();
+        format!("| {} |\n", cells.join(" | "))
+    };
     let mut out = line(header);
     let rule: Vec<String> = widths
         .iter()
-        .enumerate()
-        .map(|(i, &w)| {
+        .zip(&left)
+        .map(|(&w, &left)| {
             let dashes = "-".repeat(w.max(3));
-            if i == 0 {
+            if left {
                 format!(":{}", &dashes[1..])
             } else {
                 format!("{}:", &dashes[1..])
@@ -406,4 +433,33 @@ pub fn render_report_md(table: &Table, input: &ReportInput) -> String {
     out.push_str("\n## What every column means\n\n");
     out.push_str(&legend(input));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(row: &[&str]) -> Vec<String> {
+        row.iter().map(|c| (*c).to_owned()).collect()
+    }
+
+    #[test]
+    fn words_align_left_and_numbers_right() {
+        let header = cells(&["Model", "Verdict", "Accuracy"]);
+        let body = vec![
+            cells(&["O-net", "holds", "71.05"]),
+            cells(&["P-net", "does not hold", "not reproduced"]),
+            cells(&["O-net + P-net", "holds", "88.68"]),
+        ];
+        let grid = markdown_grid(&header, &body);
+        let lines: Vec<&str> = grid.lines().collect();
+        assert_eq!(
+            lines[1],
+            "| :------------ | :------------ | -------------: |"
+        );
+        assert_eq!(
+            lines[2],
+            "| O-net         | holds         |          71.05 |"
+        );
+    }
 }
