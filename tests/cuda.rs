@@ -3,8 +3,10 @@
 //! logits before and after one training step, from identical weights and inputs.
 //!
 //! These run only where `cuda:0` resolves (`device::resolve`);
-//! elsewhere each test prints that it skipped. `just gpu-check` runs them
+//! elsewhere each test says SKIPPED and why (past libtest's capture). `just gpu-check` runs them
 //! from a prebuilt bundle on a machine without a Rust toolchain.
+
+mod common;
 
 use std::sync::Arc;
 
@@ -46,7 +48,7 @@ fn cuda_or_skip(test: &str) -> Option<CudaDevice> {
             Some(CudaDevice::new(0))
         }
         Err(why) => {
-            println!("{test}: SKIPPED, no CUDA device found on this machine ({why})");
+            common::skip(&format!("no CUDA device found on this machine ({why})"));
             None
         }
     }

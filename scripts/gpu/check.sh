@@ -47,11 +47,11 @@ record() { # name status detail
 echo; echo "== 1. CPU vs CUDA cross-checks"
 timeout "${GPU_CHECK_SECTION_TIMEOUT:-300}" ./bin/cuda-tests --test-threads 1 --nocapture 2>&1 | tee "$log/tests"
 tests_rc=${PIPESTATUS[0]}
-if grep -q 'SKIPPED, no CUDA device' "$log/tests"; then
-    why=$(grep -m1 -o 'SKIPPED, no CUDA device.*' "$log/tests")
+if grep -q 'SKIPPED: .*no CUDA device' "$log/tests"; then
+    why=$(grep -m1 -o 'no CUDA device.*' "$log/tests")
     echo; echo "== summary"
     echo "NOT RUN: no CUDA device was found on this machine; nothing was checked."
-    echo "  ${why#SKIPPED, }"
+    echo "  $why"
     exit 0
 fi
 op=$(grep -o 'max |CPU - CUDA| = [0-9.e+-]*' "$log/tests" | awk '{print $NF}' | sort -g | tail -n 1)
