@@ -62,7 +62,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     // (the Findings). Re-recorded: the protocol line names `val_patience`
     // when a spec sets it (result-neutral otherwise).
     // report v4: Markdown tables align columns of words left (the Findings'
-    // comparisons and verdicts, the sweep view's settings).
+    // comparisons and verdicts).
     (
         "report",
         4,
