@@ -12,7 +12,11 @@
 //! Slurm holds a requeued job until its credentials expire (`AuthInfo`
 //! `cred_expire` + 1 s, 121 s by default, the job's reason is `BeginTime`);
 //! the tests lift that hold (`scontrol update starttime=now`) so they take
-//! seconds, not minutes.
+//! seconds, not minutes. Not at once: slurmd refuses a credential issued in
+//! the same second as the revocation of the element's previous one ("Job
+//! credential revoked"; the element then fails with exit code 1), so the
+//! tests wait [`REVOCATION_SECONDS`] first. (`starttime=now+2` would also do,
+//! but the scheduler only looks again at its next pass, up to a minute.)
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -23,6 +27,10 @@ use crate::support::*;
 /// Epochs of the interrupted training: enough that it is still running
 /// when the signal or the node failure arrives.
 const EPOCHS: usize = 40;
+
+/// Seconds between seeing a requeued element held and lifting the hold: its
+/// new credential must be issued in a later second than the revocation.
+const REVOCATION_SECONDS: u64 = 2;
 
 /// The tiny profile cut to one model, trained for [`EPOCHS`] epochs.
 fn long_training_spec(dir: &Path) -> PathBuf {
@@ -182,6 +190,7 @@ fn interrupted_training_resumes(interrupt: impl FnOnce(&str)) -> PathBuf {
         (1..EPOCHS).contains(&saved),
         "the requeued training has a checkpoint to resume from ({saved} epochs)"
     );
+    std::thread::sleep(Duration::from_secs(REVOCATION_SECONDS));
     assert!(scontrol(&[
         "update",
         &format!("jobid={id}"),
