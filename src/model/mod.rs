@@ -5,7 +5,9 @@
 //! - [`paper`] builds the eleven architectures of Table 1;
 //! - [`FilterBankNet`] is the burn module (`init`, `forward`, `param_count`);
 //! - [`fused`] is the fused time-axis filter bank, a burn backend extension
-//!   ([`FilterBankBackend`]) for `NdArray`, `Cuda` and `Autodiff` of either.
+//!   ([`FilterBankBackend`]) for `NdArray`, `Cuda` and `Autodiff` of either;
+//! - [`pooled`] is the pooled convolution every other bank runs (frequency
+//!   and 2-D filters, time filters pooled by a factor along time).
 //!
 //! Training code is generic over
 //! `B: AutodiffBackend + FilterBankBackend` with
@@ -18,6 +20,7 @@ pub mod fused;
 mod init;
 mod net;
 pub mod paper;
+pub mod pooled;
 
 pub use arch::{ArchConfig, BankAxis, BankConfig, FilterGroup, Init, PoolExtent};
 pub use fused::{FilterBankBackend, FusedError};

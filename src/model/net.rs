@@ -17,10 +17,11 @@
 //!
 //! # Which path each bank takes
 //! Time-axis banks pooled over all frames run the fused op
-//! ([`super::fused::filter_bank`]); every other bank runs the convolution as a
-//! matrix product + ReLU + max_pool2d ([`super::fused::reference::pooled_conv_gemm`]).
-//! [`FilterBankNet::with_generic_banks`] forces the generic path everywhere
-//! (tests compare both).
+//! ([`super::fused::filter_bank`]); every other bank runs the pooled
+//! convolution ([`super::pooled::pooled_conv`]), one call per filter group.
+//! [`FilterBankNet::with_generic_banks`] forces burn's generic ops everywhere
+//! (the convolution as a matrix product + ReLU + max_pool2d,
+//! [`super::fused::reference::pooled_conv_gemm`]; tests compare both).
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ use burn::tensor::{activation::relu, backend::Backend, Tensor, TensorData};
 use super::arch::{ArchConfig, BankAxis, BankConfig, PoolExtent};
 use super::fused::{filter_bank, reference::pooled_conv_gemm, BankLayout, FilterBankBackend};
 use super::init::Initialiser;
+use super::pooled::{pooled_conv, PooledLayout};
 use super::ModelError;
 
 /// The safetensors name of the weights of group `group` of bank `bank`
@@ -53,7 +55,10 @@ pub struct ConvGroup<B: Backend> {
 enum BankPath {
     /// The fused op over all groups at once.
     Fused(Arc<BankLayout>),
-    /// Convolution as a matrix product + ReLU + max_pool2d per group.
+    /// The pooled convolution, one layout per group.
+    Pooled(Vec<PooledLayout>),
+    /// burn's generic ops: convolution as a matrix product + ReLU +
+    /// max_pool2d per group.
     Generic,
 }
 
@@ -99,7 +104,18 @@ fn bank_path(bank: &BankConfig, arch: &ArchConfig) -> Result<BankPath, ModelErro
             })?;
         Ok(BankPath::Fused(Arc::new(layout)))
     } else {
-        Ok(BankPath::Generic)
+        let layouts = bank
+            .groups
+            .iter()
+            .map(|g| PooledLayout {
+                count: g.count,
+                height: g.height,
+                width: g.width,
+                pool_freq: bank.pool_freq,
+                pool_time: bank.pool_time,
+            })
+            .collect();
+        Ok(BankPath::Pooled(layouts))
     }
 }
 
@@ -211,6 +227,19 @@ impl<B: FilterBankBackend> Bank<B> {
                 // [batch, filters, pooled_bands]
                 let y = filter_bank(x, Tensor::cat(weight, 0), Tensor::cat(bias, 0), layout);
                 y.flatten(1, 2)
+            }
+            BankPath::Pooled(layouts) => {
+                let outputs = self
+                    .groups
+                    .iter()
+                    .zip(layouts)
+                    .map(|(g, layout)| {
+                        let y = pooled_conv(x.clone(), g.weight.val(), g.bias.val(), layout);
+                        // [batch, count, bands', frames'] → [batch, count·bands'·frames']
+                        y.reshape([batch as i32, -1])
+                    })
+                    .collect();
+                Tensor::cat(outputs, 1)
             }
             BankPath::Generic => {
                 // [batch, 1, bands, frames]

@@ -44,7 +44,7 @@ pub(super) const TILE: usize = LANES * TILE_VECS;
 
 /// `[batch, bands, frames]` of the input.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Dims {
+pub(crate) struct Dims {
     pub batch: usize,
     pub bands: usize,
     pub frames: usize,
@@ -397,7 +397,7 @@ fn host_f32<B: Backend>(t: FloatTensor<B>) -> (Vec<f32>, Vec<usize>) {
 /// walks a tensor that is still shared (the autodiff graph keeps the input)
 /// element by element through a dynamic-rank iterator, which took longer than
 /// the whole fused O-net forward.
-pub(super) fn ndarray_f32(t: NdArrayTensor) -> (Vec<f32>, Vec<usize>) {
+pub(crate) fn ndarray_f32(t: NdArrayTensor) -> (Vec<f32>, Vec<usize>) {
     if let NdArrayTensor::F32(storage) = &t {
         let view = storage.view();
         if let Some(values) = view.as_slice() {
@@ -407,8 +407,23 @@ pub(super) fn ndarray_f32(t: NdArrayTensor) -> (Vec<f32>, Vec<usize>) {
     host_f32::<NdArray<f32>>(t)
 }
 
+/// An `NdArray` integer tensor as `i64` on the host; as [`ndarray_f32`], one
+/// `memcpy` when the layout allows it.
+pub(crate) fn ndarray_i64(t: NdArrayTensor) -> Vec<i64> {
+    if let NdArrayTensor::I64(storage) = &t {
+        if let Some(values) = storage.view().as_slice() {
+            return values.to_vec();
+        }
+    }
+    read_sync(NdArray::<f32>::int_into_data(t))
+        .expect("reading a CPU tensor cannot fail")
+        .convert::<i64>()
+        .into_vec::<i64>()
+        .expect("converted to i64 above")
+}
+
 /// The input `[batch, bands, frames]` on the host, with its dimensions.
-fn host_input(x: NdArrayTensor) -> (Vec<f32>, Dims) {
+pub(crate) fn host_input(x: NdArrayTensor) -> (Vec<f32>, Dims) {
     let (x, shape) = ndarray_f32(x);
     let dims = Dims {
         batch: shape[0],
@@ -462,18 +477,7 @@ where
         let (w, _) = ndarray_f32(weight);
         let (out, _) = ndarray_f32(output);
         let (grad, _) = ndarray_f32(grad);
-        // As in `ndarray_f32`: one memcpy when the layout allows it.
-        let arg = match &argmax {
-            NdArrayTensor::I64(storage) => storage.view().as_slice().map(<[i64]>::to_vec),
-            _ => None,
-        };
-        let arg = arg.unwrap_or_else(|| {
-            read_sync(Self::int_into_data(argmax))
-                .expect("reading a CPU tensor cannot fail")
-                .convert::<i64>()
-                .into_vec::<i64>()
-                .expect("converted to i64 above")
-        });
+        let arg = ndarray_i64(argmax);
         let (dx, dw, db) = backward(&x, dims, &w, &out, &arg, &grad, layout, need_dx);
         let float = |v: Vec<f32>, shape: Vec<usize>| {
             Self::float_from_data(TensorData::new(v, shape).convert::<E>(), &device)

@@ -30,6 +30,7 @@
 mod backward;
 mod cpu;
 mod kernel;
+pub(crate) use cpu::{host_input, ndarray_f32, ndarray_i64, Dims};
 pub mod reference;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ use burn::tensor::{
 };
 
 use super::arch::{FilterGroup, PoolExtent};
+use super::pooled::PooledConvBackend;
 
 /// Errors describing a bank the fused op cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -201,13 +203,14 @@ pub struct FilterBankGrads<B: Backend> {
     pub bias: FloatTensor<B>,
 }
 
-/// A backend that runs the fused filter bank.
+/// A backend that runs the fused filter bank (and, as every bank the fused
+/// op does not cover needs it, the pooled convolution).
 ///
 /// Implemented for `NdArray` (CPU), `CubeBackend` (CUDA) and `Autodiff<B>`
 /// of any of them. Generic training code needs
 /// `B: AutodiffBackend + FilterBankBackend` and
 /// `B::InnerBackend: FilterBankBackend` (validation runs on the inner backend).
-pub trait FilterBankBackend: Backend {
+pub trait FilterBankBackend: PooledConvBackend {
     /// Forward pass: `(output [batch, filters, pooled_bands], arg-max)`.
     /// See the module documentation for layouts.
     fn filter_bank_forward(
