@@ -7,7 +7,8 @@
 //! - [`fused`] is the fused time-axis filter bank, a burn backend extension
 //!   ([`FilterBankBackend`]) for `NdArray`, `Cuda` and `Autodiff` of either;
 //! - [`pooled`] is the pooled convolution every other bank runs (frequency
-//!   and 2-D filters, time filters pooled by a factor along time).
+//!   and 2-D filters, time filters pooled by a factor along time);
+//! - [`dense`] is the dense layer as a backend op (parallel on the CPU).
 //!
 //! Training code is generic over
 //! `B: AutodiffBackend + FilterBankBackend` with
@@ -16,6 +17,7 @@
 //! Must not know about datasets or files.
 
 mod arch;
+pub mod dense;
 pub mod fused;
 mod init;
 mod net;

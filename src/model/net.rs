@@ -30,6 +30,7 @@ use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::tensor::{activation::relu, backend::Backend, Tensor, TensorData};
 
 use super::arch::{ArchConfig, BankAxis, BankConfig, PoolExtent};
+use super::dense::dense;
 use super::fused::{filter_bank, reference::pooled_conv_gemm, BankLayout, FilterBankBackend};
 use super::init::Initialiser;
 use super::pooled::{pooled_conv, PooledLayout};
@@ -203,10 +204,20 @@ impl<B: FilterBankBackend> FilterBankNet<B> {
         // [batch, feature_len]
         let mut h = Tensor::cat(features, 1);
         for layer in &self.hidden {
-            h = relu(layer.forward(h));
+            h = relu(linear(layer, h));
         }
-        self.output.forward(self.dropout.forward(h))
+        linear(&self.output, self.dropout.forward(h))
     }
+}
+
+/// `layer` on `h` through the dense op ([`super::dense`]); the layers are
+/// built with a bias.
+fn linear<B: FilterBankBackend>(layer: &Linear<B>, h: Tensor<B, 2>) -> Tensor<B, 2> {
+    let bias = layer
+        .bias
+        .as_ref()
+        .expect("dense layers are built with a bias");
+    dense(h, layer.weight.val(), bias.val())
 }
 
 impl<B: FilterBankBackend> Bank<B> {

@@ -42,6 +42,7 @@ use burn::tensor::{
 };
 
 use super::arch::{FilterGroup, PoolExtent};
+use super::dense::DenseBackend;
 use super::pooled::PooledConvBackend;
 
 /// Errors describing a bank the fused op cannot run.
@@ -203,14 +204,15 @@ pub struct FilterBankGrads<B: Backend> {
     pub bias: FloatTensor<B>,
 }
 
-/// A backend that runs the fused filter bank (and, as every bank the fused
-/// op does not cover needs it, the pooled convolution).
+/// A backend that runs the fused filter bank (and the model's other ops:
+/// the pooled convolution for the banks the fused op does not cover, the
+/// dense layers).
 ///
 /// Implemented for `NdArray` (CPU), `CubeBackend` (CUDA) and `Autodiff<B>`
 /// of any of them. Generic training code needs
 /// `B: AutodiffBackend + FilterBankBackend` and
 /// `B::InnerBackend: FilterBankBackend` (validation runs on the inner backend).
-pub trait FilterBankBackend: PooledConvBackend {
+pub trait FilterBankBackend: PooledConvBackend + DenseBackend {
     /// Forward pass: `(output [batch, filters, pooled_bands], arg-max)`.
     /// See the module documentation for layouts.
     fn filter_bank_forward(

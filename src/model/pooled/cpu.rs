@@ -74,13 +74,70 @@ fn product(patches: &[f32], w: &[f32], positions: usize, layout: &PooledLayout, 
     }
 }
 
+/// `dw` `[count, taps]` = `conv_grad`ᵀ · `patches`, with `conv_grad`
+/// `[positions, count]` and `patches` `[positions, taps]` row-major.
+fn transposed_product(
+    conv_grad: &[f32],
+    patches: &[f32],
+    positions: usize,
+    layout: &PooledLayout,
+    dw: &mut [f32],
+) {
+    let (taps, count) = (layout.taps(), layout.count);
+    assert!(patches.len() >= positions * taps && conv_grad.len() >= positions * count);
+    assert!(dw.len() >= count * taps);
+    // SAFETY: the asserts above bound every index: a is count × positions
+    // read from conv_grad (row stride 1, column stride count), b is
+    // positions × taps (row stride taps), c is count × taps.
+    unsafe {
+        matrixmultiply::sgemm(
+            count,
+            positions,
+            taps,
+            1.0,
+            conv_grad.as_ptr(),
+            1,
+            count as isize,
+            patches.as_ptr(),
+            taps as isize,
+            1,
+            0.0,
+            dw.as_mut_ptr(),
+            taps as isize,
+            1,
+        );
+    }
+}
+
 /// Pools one example's `conv` `[positions, count]` into `out` and `arg`
 /// (`[count, pooled_rows · pooled_cols]`), adding the bias and applying ReLU.
 fn pool(conv: &[f32], bias: &[f32], s: &PooledShape, out: &mut [f32], arg: &mut [i64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 was detected on this CPU just above.
+            return unsafe { pool_avx2(conv, bias, s, out, arg) };
+        }
+    }
+    pool_portable(conv, bias, s, out, arg);
+}
+
+/// [`pool_portable`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn pool_avx2(conv: &[f32], bias: &[f32], s: &PooledShape, out: &mut [f32], arg: &mut [i64]) {
+    pool_portable(conv, bias, s, out, arg);
+}
+
+/// The scan keeps a running maximum and its position per filter with
+/// selects, not branches, so it vectorises across filters; positions are
+/// `u32` to share the lanes' width with the values.
+#[inline(always)]
+fn pool_portable(conv: &[f32], bias: &[f32], s: &PooledShape, out: &mut [f32], arg: &mut [i64]) {
     let count = bias.len();
     let cells = s.pooled_rows * s.pooled_cols;
     let mut best = vec![f32::NEG_INFINITY; count];
-    let mut at = vec![0usize; count];
+    let mut at = vec![0u32; count];
     for cell in 0..cells {
         let (pr, pc) = (cell / s.pooled_cols, cell % s.pooled_cols);
         best.fill(f32::NEG_INFINITY);
@@ -89,17 +146,18 @@ fn pool(conv: &[f32], bias: &[f32], s: &PooledShape, out: &mut [f32], arg: &mut 
             for c in pc * s.window_cols..(pc + 1) * s.window_cols {
                 let position = r * s.cols + c;
                 let row = &conv[position * count..][..count];
-                for ((b, a), &v) in best.iter_mut().zip(at.iter_mut()).zip(row) {
-                    if v > *b {
-                        *b = v;
-                        *a = position;
-                    }
+                let (best, at) = (&mut best[..count], &mut at[..count]);
+                for k in 0..count {
+                    let (v, b, a) = (row[k], best[k], at[k]);
+                    let greater = v > b;
+                    best[k] = if greater { v } else { b };
+                    at[k] = if greater { position as u32 } else { a };
                 }
             }
         }
         for k in 0..count {
             out[k * cells + cell] = (best[k] + bias[k]).max(0.0);
-            arg[k * cells + cell] = at[k] as i64;
+            arg[k * cells + cell] = i64::from(at[k]);
         }
     }
 }
@@ -143,6 +201,179 @@ fn active(out: &[f32], grad: &[f32]) -> Vec<f32> {
         .collect()
 }
 
+/// Adds `g · patch` to `dw` (`[height, width]`) for every `(g, offset)` of
+/// `active`, a patch being `height` rows of `width` values of `x` from
+/// `offset`, `frames` apart. Multiply then add (never fused), so every
+/// instruction set gives the same bits.
+#[inline(always)]
+fn accumulate_portable(
+    dw: &mut [f32],
+    x: &[f32],
+    frames: usize,
+    width: usize,
+    active: &[(f32, usize)],
+) {
+    for &(g, at) in active {
+        for (h, dw_row) in dw.chunks_exact_mut(width).enumerate() {
+            let x_row = &x[at + h * frames..][..width];
+            for (d, &v) in dw_row.iter_mut().zip(x_row) {
+                *d += g * v;
+            }
+        }
+    }
+}
+
+/// [`accumulate_portable`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn accumulate_avx2(
+    dw: &mut [f32],
+    x: &[f32],
+    frames: usize,
+    width: usize,
+    active: &[(f32, usize)],
+) {
+    accumulate_portable(dw, x, frames, width, active);
+}
+
+/// [`accumulate_portable`] with the widest vectors this CPU has.
+fn accumulate(dw: &mut [f32], x: &[f32], frames: usize, width: usize, active: &[(f32, usize)]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 was detected on this CPU just above.
+            return unsafe { accumulate_avx2(dw, x, frames, width, active) };
+        }
+    }
+    accumulate_portable(dw, x, frames, width, active);
+}
+
+/// Largest pool window (in convolution outputs) for which `dweight` is one
+/// dense sgemm per example (the convolution's gradient, zero but at the
+/// arg-max positions, times the patches): it does `window` times the useful
+/// work, and sgemm runs more than that many times faster than the sparse sum
+/// on these shapes (Black-box, window 4). Larger windows (Time, 40; the
+/// frequency bank, 80) take the sparse sum over arg-max patches.
+const DENSE_DWEIGHT_WINDOW_MAX: usize = 8;
+
+/// What the backward pass reads: the input, the active gradient and where
+/// each output's patch lies.
+struct Upstream<'a> {
+    x: &'a [f32],
+    dims: Dims,
+    s: PooledShape,
+    layout: &'a PooledLayout,
+    /// The upstream gradient of active outputs, zero elsewhere.
+    g: Vec<f32>,
+    arg: &'a [i64],
+}
+
+impl Upstream<'_> {
+    fn cells(&self) -> usize {
+        self.s.pooled_rows * self.s.pooled_cols
+    }
+
+    /// The input offset of the arg-max patch of output `i` (example included).
+    fn origin(&self, i: usize) -> usize {
+        let e = i / (self.layout.count * self.cells());
+        let position = self.arg[i] as usize;
+        let (r, c) = (position / self.s.cols, position % self.s.cols);
+        e * self.dims.bands * self.dims.frames + r * self.dims.frames + c
+    }
+
+    /// `dbias`: per filter, the sum of its active gradients in (example,
+    /// cell) order.
+    fn dbias(&self) -> Vec<f32> {
+        let (count, cells) = (self.layout.count, self.cells());
+        (0..count)
+            .map(|k| {
+                (0..self.dims.batch)
+                    .flat_map(|e| (e * count + k) * cells..(e * count + k + 1) * cells)
+                    .map(|i| self.g[i])
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// `dweight` as a sum of `g · patch` over arg-max patches, parallel over filters.
+    fn dweight_sparse(&self) -> Vec<f32> {
+        let (taps, count, cells) = (self.layout.taps(), self.layout.count, self.cells());
+        let mut dweight = vec![0.0; count * taps];
+        dweight
+            .par_chunks_mut(taps)
+            .enumerate()
+            .for_each(|(k, dw)| {
+                let active: Vec<(f32, usize)> = (0..self.dims.batch)
+                    .flat_map(|e| (e * count + k) * cells..(e * count + k + 1) * cells)
+                    .filter(|&i| self.g[i] != 0.0)
+                    .map(|i| (self.g[i], self.origin(i)))
+                    .collect();
+                accumulate(dw, self.x, self.dims.frames, self.layout.width, &active);
+            });
+        dweight
+    }
+
+    /// `dweight` as one sgemm per example (parallel), summed in example order.
+    fn dweight_dense(&self) -> Vec<f32> {
+        let (taps, count, cells) = (self.layout.taps(), self.layout.count, self.cells());
+        let positions = self.s.rows * self.s.cols;
+        let plane = self.dims.bands * self.dims.frames;
+        let per_example: Vec<Vec<f32>> = (0..self.dims.batch)
+            .into_par_iter()
+            .map_init(
+                || (vec![0.0; positions * taps], vec![0.0; positions * count]),
+                |(patches, conv_grad), e| {
+                    im2col(
+                        &self.x[e * plane..][..plane],
+                        self.dims.frames,
+                        self.layout,
+                        &self.s,
+                        patches,
+                    );
+                    conv_grad.fill(0.0);
+                    for k in 0..count {
+                        for i in (e * count + k) * cells..(e * count + k + 1) * cells {
+                            conv_grad[self.arg[i] as usize * count + k] = self.g[i];
+                        }
+                    }
+                    let mut dw = vec![0.0; count * taps];
+                    transposed_product(conv_grad, patches, positions, self.layout, &mut dw);
+                    dw
+                },
+            )
+            .collect();
+        let mut dweight = vec![0.0; count * taps];
+        for dw in per_example {
+            dweight.iter_mut().zip(dw).for_each(|(d, v)| *d += v);
+        }
+        dweight
+    }
+
+    /// `dx`: `g · weight` scattered back onto each arg-max patch, parallel over examples.
+    fn dx(&self, w: &[f32]) -> Vec<f32> {
+        let (taps, count, cells) = (self.layout.taps(), self.layout.count, self.cells());
+        let (frames, width) = (self.dims.frames, self.layout.width);
+        let plane = self.dims.bands * frames;
+        let mut dx = vec![0.0; self.dims.batch * plane];
+        dx.par_chunks_mut(plane).enumerate().for_each(|(e, dxe)| {
+            for i in e * count * cells..(e + 1) * count * cells {
+                if self.g[i] == 0.0 {
+                    continue;
+                }
+                let (k, at, gi) = ((i / cells) % count, self.origin(i) - e * plane, self.g[i]);
+                let wk = &w[k * taps..][..taps];
+                for (h, w_row) in wk.chunks_exact(width).enumerate() {
+                    let dx_row = &mut dxe[at + h * frames..][..width];
+                    for (d, &v) in dx_row.iter_mut().zip(w_row) {
+                        *d += gi * v;
+                    }
+                }
+            }
+        });
+        dx
+    }
+}
+
 /// Backward pass: `(dx?, dweight [count · taps], dbias [count])`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward(
@@ -156,59 +387,20 @@ pub(super) fn backward(
     need_dx: bool,
 ) -> (Option<Vec<f32>>, Vec<f32>, Vec<f32>) {
     let s = layout.shape(dims.bands, dims.frames);
-    let (taps, count, width) = (layout.taps(), layout.count, layout.width);
-    let cells = s.pooled_rows * s.pooled_cols;
-    let plane = dims.bands * dims.frames;
-    let g = active(out, grad);
-    // The input offset of the arg-max patch of output `i` (example included).
-    let origin = |i: usize| {
-        let (e, position) = (i / (count * cells), arg[i] as usize);
-        e * plane + (position / s.cols) * dims.frames + position % s.cols
+    let up = Upstream {
+        x,
+        dims,
+        s,
+        layout,
+        g: active(out, grad),
+        arg,
     };
-    let mut dweight = vec![0.0; count * taps];
-    let mut dbias = vec![0.0; count];
-    dweight
-        .par_chunks_mut(taps)
-        .zip(dbias.par_iter_mut())
-        .enumerate()
-        .for_each(|(k, (dw, db))| {
-            for e in 0..dims.batch {
-                let first = (e * count + k) * cells;
-                for i in first..first + cells {
-                    if g[i] == 0.0 {
-                        continue;
-                    }
-                    *db += g[i];
-                    let at = origin(i);
-                    for (h, dw_row) in dw.chunks_exact_mut(width).enumerate() {
-                        let x_row = &x[at + h * dims.frames..][..width];
-                        for (d, &v) in dw_row.iter_mut().zip(x_row) {
-                            *d += g[i] * v;
-                        }
-                    }
-                }
-            }
-        });
-    let dx = need_dx.then(|| {
-        let mut dx = vec![0.0; dims.batch * plane];
-        dx.par_chunks_mut(plane).enumerate().for_each(|(e, dxe)| {
-            for i in e * count * cells..(e + 1) * count * cells {
-                if g[i] == 0.0 {
-                    continue;
-                }
-                let (k, at) = ((i / cells) % count, origin(i) - e * plane);
-                let wk = &w[k * taps..][..taps];
-                for (h, w_row) in wk.chunks_exact(width).enumerate() {
-                    let dx_row = &mut dxe[at + h * dims.frames..][..width];
-                    for (d, &v) in dx_row.iter_mut().zip(w_row) {
-                        *d += g[i] * v;
-                    }
-                }
-            }
-        });
-        dx
-    });
-    (dx, dweight, dbias)
+    let dweight = if s.window_rows * s.window_cols <= DENSE_DWEIGHT_WINDOW_MAX {
+        up.dweight_dense()
+    } else {
+        up.dweight_sparse()
+    };
+    (need_dx.then(|| up.dx(w)), dweight, up.dbias())
 }
 
 impl<E: FloatNdArrayElement, I: IntNdArrayElement, Q: QuantElement> PooledConvBackend
