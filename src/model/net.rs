@@ -202,11 +202,20 @@ impl<B: FilterBankBackend> FilterBankNet<B> {
             .map(|bank| bank.forward(x.clone()))
             .collect();
         // [batch, feature_len]
-        let mut h = Tensor::cat(features, 1);
+        let mut h = concat(features);
         for layer in &self.hidden {
             h = relu(linear(layer, h));
         }
         linear(&self.output, self.dropout.forward(h))
+    }
+}
+
+/// The group outputs side by side; a single one as it is (`cat` would copy it).
+fn concat<B: Backend>(mut outputs: Vec<Tensor<B, 2>>) -> Tensor<B, 2> {
+    if outputs.len() == 1 {
+        outputs.remove(0)
+    } else {
+        Tensor::cat(outputs, 1)
     }
 }
 
@@ -250,7 +259,7 @@ impl<B: FilterBankBackend> Bank<B> {
                         y.reshape([batch as i32, -1])
                     })
                     .collect();
-                Tensor::cat(outputs, 1)
+                concat(outputs)
             }
             BankPath::Generic => {
                 // [batch, 1, bands, frames]

@@ -56,7 +56,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "train",
         3,
-        "bd39f790c6aea43a592cea52a9df21eb5d40eb3f71ba4314b0731d7870150812",
+        "ce05d8bd8aefcd89764b4a19ce1a466bd5ff0c07181779f9bbfecf963e1eff25",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line
@@ -72,7 +72,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "report",
         4,
-        "2e1a0ebc754023a44b26fecd2e0a8abe3b5faa3d55298cbe110e3c91e1afbe77",
+        "1bcebc4ec50ef8bdf6252e1437076656f96ddd25e14e68fc5ef8b46856704b65",
     ),
 ];
 

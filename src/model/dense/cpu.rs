@@ -8,6 +8,8 @@
 //! over the whole inner dimension, whatever the block, so results are
 //! bit-identical for any thread count.
 
+use std::borrow::Cow;
+
 use burn::backend::ndarray::{
     FloatNdArrayElement, IntNdArrayElement, NdArray, NdArrayTensor, QuantElement, SharedArray,
 };
@@ -18,7 +20,7 @@ use burn::tensor::{
 use rayon::prelude::*;
 
 use super::{DenseBackend, DenseGrads};
-use crate::model::fused::ndarray_f32;
+use crate::model::fused::ndarray_f32_ref;
 
 /// Rows or columns of the output per block, at least.
 const BLOCK_MIN: usize = 16;
@@ -87,7 +89,7 @@ fn product(a: View<'_>, b: View<'_>) -> Vec<f32> {
     assert!(k > 0 && a.extent() <= a.data.len() && b.extent() <= b.data.len());
     let by_rows = m >= n;
     let len = if by_rows { m } else { n };
-    let blocks = (2 * rayon::current_num_threads())
+    let blocks = rayon::current_num_threads()
         .min(len.div_ceil(BLOCK_MIN))
         .max(1);
     let size = len.div_ceil(blocks);
@@ -126,9 +128,9 @@ fn product(a: View<'_>, b: View<'_>) -> Vec<f32> {
     c
 }
 
-/// `(values, rows, cols)` of a 2-D tensor.
-fn matrix(t: NdArrayTensor) -> (Vec<f32>, usize, usize) {
-    let (values, shape) = ndarray_f32(t);
+/// `(values, rows, cols)` of a 2-D tensor, borrowed where it can be.
+fn matrix(t: &NdArrayTensor) -> (Cow<'_, [f32]>, usize, usize) {
+    let (values, shape) = ndarray_f32_ref(t);
     (values, shape[0], shape[1])
 }
 
@@ -144,15 +146,15 @@ where
         bias: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         let device = Self::float_device(&x);
-        let (x, batch, inputs) = matrix(x);
-        let (w, _, outputs) = matrix(weight);
-        let (b, _) = ndarray_f32(bias);
+        let (x, batch, inputs) = matrix(&x);
+        let (w, _, outputs) = matrix(&weight);
+        let (b, _) = ndarray_f32_ref(&bias);
         let mut y = product(
             View::row_major(&x, batch, inputs),
             View::row_major(&w, inputs, outputs),
         );
         for row in y.chunks_exact_mut(outputs) {
-            row.iter_mut().zip(&b).for_each(|(v, b)| *v += b);
+            row.iter_mut().zip(b.iter()).for_each(|(v, b)| *v += b);
         }
         Self::float_from_data(TensorData::new(y, [batch, outputs]).convert::<E>(), &device)
     }
@@ -164,9 +166,9 @@ where
         need_dx: bool,
     ) -> DenseGrads<Self> {
         let device = Self::float_device(&x);
-        let (x, batch, inputs) = matrix(x);
-        let (w, _, outputs) = matrix(weight);
-        let (g, _, _) = matrix(grad);
+        let (x, batch, inputs) = matrix(&x);
+        let (w, _, outputs) = matrix(&weight);
+        let (g, _, _) = matrix(&grad);
         let (x, w, g) = (
             View::row_major(&x, batch, inputs),
             View::row_major(&w, inputs, outputs),

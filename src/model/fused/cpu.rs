@@ -21,6 +21,8 @@
 //! (example, group) contributions sequentially) and over examples for `dx`:
 //! fixed summation order whatever the thread count.
 
+use std::borrow::Cow;
+
 use burn::backend::ndarray::{
     FloatNdArrayElement, IntNdArrayElement, NdArray, NdArrayTensor, QuantElement, SharedArray,
 };
@@ -405,6 +407,21 @@ pub(crate) fn ndarray_f32(t: NdArrayTensor) -> (Vec<f32>, Vec<usize>) {
         }
     }
     host_f32::<NdArray<f32>>(t)
+}
+
+/// [`ndarray_f32`] without the copy where it can: the values of an `f32`
+/// tensor in standard layout are borrowed (the dense layer's 13 MB weight
+/// matrix was copied twice a step).
+pub(crate) fn ndarray_f32_ref(t: &NdArrayTensor) -> (Cow<'_, [f32]>, Vec<usize>) {
+    if let NdArrayTensor::F32(storage) = t {
+        let view = storage.view();
+        let shape = view.shape().to_vec();
+        if let Some(values) = view.to_slice() {
+            return (Cow::Borrowed(values), shape);
+        }
+    }
+    let (values, shape) = host_f32::<NdArray<f32>>(t.clone());
+    (Cow::Owned(values), shape)
 }
 
 /// An `NdArray` integer tensor as `i64` on the host; as [`ndarray_f32`], one

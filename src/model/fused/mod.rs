@@ -30,7 +30,7 @@
 mod backward;
 mod cpu;
 mod kernel;
-pub(crate) use cpu::{host_input, ndarray_f32, ndarray_i64, Dims};
+pub(crate) use cpu::{host_input, ndarray_f32_ref, ndarray_i64, Dims};
 pub mod reference;
 
 use std::sync::Arc;

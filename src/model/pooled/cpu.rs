@@ -29,17 +29,38 @@ use burn::tensor::{
 use rayon::prelude::*;
 
 use super::{PooledConvBackend, PooledConvGrads, PooledLayout, PooledShape};
-use crate::model::fused::{host_input, ndarray_f32, ndarray_i64, Dims};
+use crate::model::fused::{host_input, ndarray_f32_ref, ndarray_i64, Dims};
+
+/// Filter widths from which im2col copies each patch row as one slice;
+/// narrower filters (the frequency bank's width 1) are
+/// gathered tap by tap, where a `memcpy` call per row would cost more than
+/// its few values.
+const ROW_COPY_MIN_WIDTH: usize = 8;
 
 /// Writes the patch of every convolution position of one example `x`
 /// (`bands × frames`) into `patches` `[rows · cols, height · width]`.
 fn im2col(x: &[f32], frames: usize, layout: &PooledLayout, s: &PooledShape, patches: &mut [f32]) {
     let (height, width, taps) = (layout.height, layout.width, layout.taps());
-    for r in 0..s.rows {
-        for c in 0..s.cols {
-            let patch = &mut patches[(r * s.cols + c) * taps..][..taps];
-            for (h, dst) in patch.chunks_exact_mut(width).enumerate().take(height) {
-                dst.copy_from_slice(&x[(r + h) * frames + c..][..width]);
+    if width >= ROW_COPY_MIN_WIDTH {
+        for r in 0..s.rows {
+            for c in 0..s.cols {
+                let patch = &mut patches[(r * s.cols + c) * taps..][..taps];
+                for (h, dst) in patch.chunks_exact_mut(width).enumerate().take(height) {
+                    dst.copy_from_slice(&x[(r + h) * frames + c..][..width]);
+                }
+            }
+        }
+        return;
+    }
+    for h in 0..height {
+        for j in 0..width {
+            let tap = h * width + j;
+            for r in 0..s.rows {
+                let src = &x[(r + h) * frames + j..][..s.cols];
+                let dst = &mut patches[r * s.cols * taps..][..s.cols * taps];
+                for (d, &v) in dst.iter_mut().skip(tap).step_by(taps).zip(src) {
+                    *d = v;
+                }
             }
         }
     }
@@ -176,21 +197,32 @@ pub(super) fn forward(
     let mut out = vec![0.0; dims.batch * per_example];
     let mut arg = vec![0; dims.batch * per_example];
     let plane = dims.bands * dims.frames;
-    out.par_chunks_mut(per_example)
-        .zip(arg.par_chunks_mut(per_example))
-        .zip(x.par_chunks(plane))
-        .for_each_init(
-            || {
-                let patches = vec![0.0; positions * layout.taps()];
-                (patches, vec![0.0; positions * layout.count])
-            },
-            |(patches, conv), ((out, arg), xe)| {
-                im2col(xe, dims.frames, layout, &s, patches);
-                product(patches, w, positions, layout, conv);
-                pool(conv, bias, &s, out, arg);
-            },
-        );
+    // One job per thread, each with its own buffers: rayon's `for_each_init`
+    // would allocate (and page-fault in) a megabyte per split.
+    let per_job = examples_per_job(dims.batch);
+    out.par_chunks_mut(per_example * per_job)
+        .zip(arg.par_chunks_mut(per_example * per_job))
+        .zip(x.par_chunks(plane * per_job))
+        .for_each(|((out, arg), xs)| {
+            let mut patches = vec![0.0; positions * layout.taps()];
+            let mut conv = vec![0.0; positions * layout.count];
+            let examples = out
+                .chunks_mut(per_example)
+                .zip(arg.chunks_mut(per_example))
+                .zip(xs.chunks(plane));
+            for ((out, arg), xe) in examples {
+                im2col(xe, dims.frames, layout, &s, &mut patches);
+                product(&patches, w, positions, layout, &mut conv);
+                pool(&conv, bias, &s, out, arg);
+            }
+        });
     (out, arg)
+}
+
+/// Examples per parallel job: the batch split evenly among the threads.
+/// (Each example's result is the same whatever the split.)
+fn examples_per_job(batch: usize) -> usize {
+    batch.div_ceil(rayon::current_num_threads()).max(1)
 }
 
 /// The upstream gradient where the output is active, zero elsewhere.
@@ -318,30 +350,31 @@ impl Upstream<'_> {
         let (taps, count, cells) = (self.layout.taps(), self.layout.count, self.cells());
         let positions = self.s.rows * self.s.cols;
         let plane = self.dims.bands * self.dims.frames;
-        let per_example: Vec<Vec<f32>> = (0..self.dims.batch)
+        let per_job = examples_per_job(self.dims.batch);
+        let jobs: Vec<Vec<Vec<f32>>> = (0..self.dims.batch.div_ceil(per_job))
             .into_par_iter()
-            .map_init(
-                || (vec![0.0; positions * taps], vec![0.0; positions * count]),
-                |(patches, conv_grad), e| {
-                    im2col(
-                        &self.x[e * plane..][..plane],
-                        self.dims.frames,
-                        self.layout,
-                        &self.s,
-                        patches,
-                    );
-                    conv_grad.fill(0.0);
-                    for k in 0..count {
-                        for i in (e * count + k) * cells..(e * count + k + 1) * cells {
-                            conv_grad[self.arg[i] as usize * count + k] = self.g[i];
+            .map(|job| {
+                let mut patches = vec![0.0; positions * taps];
+                let mut conv_grad = vec![0.0; positions * count];
+                let examples = job * per_job..((job + 1) * per_job).min(self.dims.batch);
+                examples
+                    .map(|e| {
+                        let xe = &self.x[e * plane..][..plane];
+                        im2col(xe, self.dims.frames, self.layout, &self.s, &mut patches);
+                        conv_grad.fill(0.0);
+                        for k in 0..count {
+                            for i in (e * count + k) * cells..(e * count + k + 1) * cells {
+                                conv_grad[self.arg[i] as usize * count + k] = self.g[i];
+                            }
                         }
-                    }
-                    let mut dw = vec![0.0; count * taps];
-                    transposed_product(conv_grad, patches, positions, self.layout, &mut dw);
-                    dw
-                },
-            )
+                        let mut dw = vec![0.0; count * taps];
+                        transposed_product(&conv_grad, &patches, positions, self.layout, &mut dw);
+                        dw
+                    })
+                    .collect()
+            })
             .collect();
+        let per_example = jobs.into_iter().flatten();
         let mut dweight = vec![0.0; count * taps];
         for dw in per_example {
             dweight.iter_mut().zip(dw).for_each(|(d, v)| *d += v);
@@ -417,8 +450,8 @@ where
     ) -> (FloatTensor<Self>, IntTensor<Self>) {
         let device = Self::float_device(&x);
         let (x, dims) = host_input(x);
-        let (w, _) = ndarray_f32(weight);
-        let (b, _) = ndarray_f32(bias);
+        let (w, _) = ndarray_f32_ref(&weight);
+        let (b, _) = ndarray_f32_ref(&bias);
         let (out, arg) = forward(&x, dims, &w, &b, layout);
         let s = layout.shape(dims.bands, dims.frames);
         let shape = [dims.batch, layout.count, s.pooled_rows, s.pooled_cols];
@@ -441,9 +474,9 @@ where
     ) -> PooledConvGrads<Self> {
         let device = Self::float_device(&x);
         let (x, dims) = host_input(x);
-        let (w, _) = ndarray_f32(weight);
-        let (out, _) = ndarray_f32(output);
-        let (grad, _) = ndarray_f32(grad);
+        let (w, _) = ndarray_f32_ref(&weight);
+        let (out, _) = ndarray_f32_ref(&output);
+        let (grad, _) = ndarray_f32_ref(&grad);
         let arg = ndarray_i64(argmax);
         let (dx, dw, db) = backward(&x, dims, &w, &out, &arg, &grad, layout, need_dx);
         let float = |v: Vec<f32>, shape: Vec<usize>| {
