@@ -19,6 +19,8 @@
 mod arch;
 pub mod dense;
 pub mod fused;
+mod grads;
+mod host;
 mod init;
 mod net;
 pub mod paper;
@@ -26,6 +28,7 @@ pub mod pooled;
 
 pub use arch::{ArchConfig, BankAxis, BankConfig, FilterGroup, Init, PoolExtent};
 pub use fused::{FilterBankBackend, FusedError};
+pub use grads::OpGrads;
 pub use net::{group_weight_name, Bank, ConvGroup, FilterBankNet};
 
 /// Errors building a model from an architecture.

@@ -274,7 +274,7 @@ impl<B: FilterBankBackend> Bank<B> {
                         y.reshape([batch as i32, -1])
                     })
                     .collect();
-                Tensor::cat(outputs, 1)
+                concat(outputs)
             }
         }
     }

@@ -56,7 +56,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "train",
         3,
-        "ce05d8bd8aefcd89764b4a19ce1a466bd5ff0c07181779f9bbfecf963e1eff25",
+        "80bd02170c064012aaf94049910c9997d533c0e9a84d2d4ce1de0ed04c2e0e4a",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line
@@ -72,7 +72,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "report",
         4,
-        "1bcebc4ec50ef8bdf6252e1437076656f96ddd25e14e68fc5ef8b46856704b65",
+        "256093853a4cb5752dbaa57298e94946220c699ad67a48bfb5b07794f4b57ef3",
     ),
 ];
 

@@ -11,7 +11,7 @@ use burn::backend::autodiff::{
 };
 use burn::tensor::{backend::AutodiffBackend, ops::FloatTensor};
 
-use super::{DenseBackend, DenseGrads};
+use super::{DenseBackend, OpGrads};
 
 /// The backward step registered on the autodiff graph.
 #[derive(Debug)]
@@ -21,21 +21,12 @@ impl<B: DenseBackend> Backward<B, 3> for DenseBackward {
     type State = (NodeId, NodeId);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, ckpt: &mut Checkpointer) {
-        let [node_x, node_w, node_b] = ops.parents;
+        let parents = ops.parents.map(|node| node.map(|node| node.id));
         let grad = grads.consume::<B>(&ops.node);
         let (x_id, w_id) = ops.state;
         let x: FloatTensor<B> = ckpt.retrieve_node_output(x_id);
         let w: FloatTensor<B> = ckpt.retrieve_node_output(w_id);
-        let g = B::dense_backward(x, w, grad, node_x.is_some());
-        if let (Some(node), Some(dx)) = (node_x, g.x) {
-            grads.register::<B>(node.id, dx);
-        }
-        if let Some(node) = node_w {
-            grads.register::<B>(node.id, g.weight);
-        }
-        if let Some(node) = node_b {
-            grads.register::<B>(node.id, g.bias);
-        }
+        B::dense_backward(x, w, grad, parents[0].is_some()).register(parents, grads);
     }
 }
 
@@ -65,17 +56,13 @@ impl<B: DenseBackend, C: CheckpointStrategy> DenseBackend for Autodiff<B, C> {
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         need_dx: bool,
-    ) -> DenseGrads<Self> {
-        let g = B::dense_backward(
+    ) -> OpGrads<Self> {
+        B::dense_backward(
             Self::inner(x),
             Self::inner(weight),
             Self::inner(grad),
             need_dx,
-        );
-        DenseGrads {
-            x: g.x.map(Self::from_inner),
-            weight: Self::from_inner(g.weight),
-            bias: Self::from_inner(g.bias),
-        }
+        )
+        .into_autodiff()
     }
 }

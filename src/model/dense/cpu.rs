@@ -13,14 +13,11 @@ use std::borrow::Cow;
 use burn::backend::ndarray::{
     FloatNdArrayElement, IntNdArrayElement, NdArray, NdArrayTensor, QuantElement, SharedArray,
 };
-use burn::tensor::{
-    ops::{FloatTensor, FloatTensorOps},
-    TensorData,
-};
+use burn::tensor::ops::{FloatTensor, FloatTensorOps};
 use rayon::prelude::*;
 
-use super::{DenseBackend, DenseGrads};
-use crate::model::fused::ndarray_f32_ref;
+use super::{DenseBackend, OpGrads};
+use crate::model::host::{float_tensor, ndarray_f32_ref};
 
 /// Rows or columns of the output per block, at least.
 const BLOCK_MIN: usize = 16;
@@ -156,7 +153,7 @@ where
         for row in y.chunks_exact_mut(outputs) {
             row.iter_mut().zip(b.iter()).for_each(|(v, b)| *v += b);
         }
-        Self::float_from_data(TensorData::new(y, [batch, outputs]).convert::<E>(), &device)
+        float_tensor::<Self>(y, &[batch, outputs], &device)
     }
 
     fn dense_backward(
@@ -164,7 +161,7 @@ where
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         need_dx: bool,
-    ) -> DenseGrads<Self> {
+    ) -> OpGrads<Self> {
         let device = Self::float_device(&x);
         let (x, batch, inputs) = matrix(&x);
         let (w, _, outputs) = matrix(&weight);
@@ -178,13 +175,11 @@ where
         for row in g.data.chunks_exact(outputs) {
             db.iter_mut().zip(row).for_each(|(d, v)| *d += v);
         }
-        let float = |v: Vec<f32>, shape: Vec<usize>| {
-            Self::float_from_data(TensorData::new(v, shape).convert::<E>(), &device)
-        };
-        DenseGrads {
-            x: need_dx.then(|| float(product(g, w.transposed()), vec![batch, inputs])),
-            weight: float(product(x.transposed(), g), vec![inputs, outputs]),
-            bias: float(db, vec![outputs]),
+        let float = |v, shape: &[usize]| float_tensor::<Self>(v, shape, &device);
+        OpGrads {
+            x: need_dx.then(|| float(product(g, w.transposed()), &[batch, inputs])),
+            weight: float(product(x.transposed(), g), &[inputs, outputs]),
+            bias: float(db, &[outputs]),
         }
     }
 }

@@ -19,16 +19,7 @@ mod cpu;
 
 use burn::tensor::{backend::Backend, ops::FloatTensor, Tensor, TensorPrimitive};
 
-/// Gradients of the dense layer.
-#[derive(Debug)]
-pub struct DenseGrads<B: Backend> {
-    /// Gradient with respect to `x`, when it was asked for.
-    pub x: Option<FloatTensor<B>>,
-    /// Gradient with respect to the weights, `[in, out]`.
-    pub weight: FloatTensor<B>,
-    /// Gradient with respect to the biases, `[out]`.
-    pub bias: FloatTensor<B>,
-}
+pub use super::grads::OpGrads;
 
 fn float<B: Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
     Tensor::from_primitive(TensorPrimitive::Float(t))
@@ -55,7 +46,7 @@ pub trait DenseBackend: Backend {
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         need_dx: bool,
-    ) -> DenseGrads<Self> {
+    ) -> OpGrads<Self> {
         let (x, weight, grad) = (
             float::<Self, 2>(x),
             float::<Self, 2>(weight),
@@ -63,7 +54,7 @@ pub trait DenseBackend: Backend {
         );
         let out = grad.dims()[1];
         let dx = need_dx.then(|| grad.clone().matmul(weight.transpose()));
-        DenseGrads {
+        OpGrads {
             x: dx.map(|t| t.into_primitive().tensor()),
             weight: x.transpose().matmul(grad.clone()).into_primitive().tensor(),
             bias: grad.sum_dim(0).reshape([out]).into_primitive().tensor(),

@@ -21,19 +21,16 @@
 //! (example, group) contributions sequentially) and over examples for `dx`:
 //! fixed summation order whatever the thread count.
 
-use std::borrow::Cow;
-
 use burn::backend::ndarray::{
     FloatNdArrayElement, IntNdArrayElement, NdArray, NdArrayTensor, QuantElement, SharedArray,
 };
-use burn::tensor::{
-    backend::Backend,
-    ops::{FloatTensor, FloatTensorOps, IntTensor, IntTensorOps},
-    read_sync, TensorData,
-};
+use burn::tensor::ops::{FloatTensor, FloatTensorOps, IntTensor};
 use rayon::prelude::*;
 
-use super::{BankLayout, FilterBankBackend, FilterBankGrads};
+use super::{BankLayout, FilterBankBackend, OpGrads};
+use crate::model::host::{
+    float_tensor, host_input, int_tensor, ndarray_f32_ref, ndarray_i64, Dims,
+};
 
 /// Filters per register block (they share every row load).
 pub(super) const BLOCK: usize = 5;
@@ -43,14 +40,6 @@ const LANES: usize = 8;
 const TILE_VECS: usize = 2;
 /// Consecutive windows computed together (4 filters × 2 registers = 8 accumulators).
 pub(super) const TILE: usize = LANES * TILE_VECS;
-
-/// `[batch, bands, frames]` of the input.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Dims {
-    pub batch: usize,
-    pub bands: usize,
-    pub frames: usize,
-}
 
 /// Best window of one filter over a band group: (pre-bias value, position
 /// `row * stride + start` in the group buffer).
@@ -386,70 +375,6 @@ pub(super) fn backward(
     (dx, dweight, dbias)
 }
 
-/// Copies a float tensor to the host as `f32`, with its shape.
-fn host_f32<B: Backend>(t: FloatTensor<B>) -> (Vec<f32>, Vec<usize>) {
-    let data = read_sync(B::float_into_data(t)).expect("reading a CPU tensor cannot fail");
-    let shape = data.shape.as_slice().to_vec();
-    let values = data.convert::<f32>().into_vec::<f32>();
-    (values.expect("converted to f32 above"), shape)
-}
-
-/// An `NdArray` float tensor as `f32` on the host, with its shape. An `f32`
-/// tensor in standard layout is copied with one `memcpy`: burn's `into_data`
-/// walks a tensor that is still shared (the autodiff graph keeps the input)
-/// element by element through a dynamic-rank iterator, which took longer than
-/// the whole fused O-net forward.
-pub(crate) fn ndarray_f32(t: NdArrayTensor) -> (Vec<f32>, Vec<usize>) {
-    if let NdArrayTensor::F32(storage) = &t {
-        let view = storage.view();
-        if let Some(values) = view.as_slice() {
-            return (values.to_vec(), view.shape().to_vec());
-        }
-    }
-    host_f32::<NdArray<f32>>(t)
-}
-
-/// [`ndarray_f32`] without the copy where it can: the values of an `f32`
-/// tensor in standard layout are borrowed (the dense layer's 13 MB weight
-/// matrix was copied twice a step).
-pub(crate) fn ndarray_f32_ref(t: &NdArrayTensor) -> (Cow<'_, [f32]>, Vec<usize>) {
-    if let NdArrayTensor::F32(storage) = t {
-        let view = storage.view();
-        let shape = view.shape().to_vec();
-        if let Some(values) = view.to_slice() {
-            return (Cow::Borrowed(values), shape);
-        }
-    }
-    let (values, shape) = host_f32::<NdArray<f32>>(t.clone());
-    (Cow::Owned(values), shape)
-}
-
-/// An `NdArray` integer tensor as `i64` on the host; as [`ndarray_f32`], one
-/// `memcpy` when the layout allows it.
-pub(crate) fn ndarray_i64(t: NdArrayTensor) -> Vec<i64> {
-    if let NdArrayTensor::I64(storage) = &t {
-        if let Some(values) = storage.view().as_slice() {
-            return values.to_vec();
-        }
-    }
-    read_sync(NdArray::<f32>::int_into_data(t))
-        .expect("reading a CPU tensor cannot fail")
-        .convert::<i64>()
-        .into_vec::<i64>()
-        .expect("converted to i64 above")
-}
-
-/// The input `[batch, bands, frames]` on the host, with its dimensions.
-pub(crate) fn host_input(x: NdArrayTensor) -> (Vec<f32>, Dims) {
-    let (x, shape) = ndarray_f32(x);
-    let dims = Dims {
-        batch: shape[0],
-        bands: shape[1],
-        frames: shape[2],
-    };
-    (x, dims)
-}
-
 impl<E: FloatNdArrayElement, I: IntNdArrayElement, Q: QuantElement> FilterBankBackend
     for NdArray<E, I, Q>
 where
@@ -464,19 +389,17 @@ where
     ) -> (FloatTensor<Self>, IntTensor<Self>) {
         let device = Self::float_device(&x);
         let (x, dims) = host_input(x);
-        let (w, _) = ndarray_f32(weight);
-        let (b, _) = ndarray_f32(bias);
+        let (w, _) = ndarray_f32_ref(&weight);
+        let (b, _) = ndarray_f32_ref(&bias);
         let (out, arg) = forward(&x, dims, &w, &b, layout);
         let out_shape = [
             dims.batch,
             layout.filters(),
             layout.pooled_bands(dims.bands),
         ];
-        let out = TensorData::new(out, out_shape).convert::<E>();
-        let arg = TensorData::new(arg, out_shape).convert::<I>();
         (
-            Self::float_from_data(out, &device),
-            Self::int_from_data(arg, &device),
+            float_tensor::<Self>(out, &out_shape, &device),
+            int_tensor::<Self>(arg, &out_shape, &device),
         )
     }
 
@@ -488,21 +411,19 @@ where
         grad: FloatTensor<Self>,
         layout: &BankLayout,
         need_dx: bool,
-    ) -> FilterBankGrads<Self> {
+    ) -> OpGrads<Self> {
         let device = Self::float_device(&x);
         let (x, dims) = host_input(x);
-        let (w, _) = ndarray_f32(weight);
-        let (out, _) = ndarray_f32(output);
-        let (grad, _) = ndarray_f32(grad);
+        let (w, _) = ndarray_f32_ref(&weight);
+        let (out, _) = ndarray_f32_ref(&output);
+        let (grad, _) = ndarray_f32_ref(&grad);
         let arg = ndarray_i64(argmax);
         let (dx, dw, db) = backward(&x, dims, &w, &out, &arg, &grad, layout, need_dx);
-        let float = |v: Vec<f32>, shape: Vec<usize>| {
-            Self::float_from_data(TensorData::new(v, shape).convert::<E>(), &device)
-        };
-        FilterBankGrads {
-            x: dx.map(|v| float(v, vec![dims.batch, dims.bands, dims.frames])),
-            weight: float(dw, vec![layout.taps()]),
-            bias: float(db, vec![layout.filters()]),
+        let float = |v, shape: &[usize]| float_tensor::<Self>(v, shape, &device);
+        OpGrads {
+            x: dx.map(|v| float(v, &[dims.batch, dims.bands, dims.frames])),
+            weight: float(dw, &[layout.taps()]),
+            bias: float(db, &[layout.filters()]),
         }
     }
 }

@@ -26,7 +26,7 @@ use burn_cubecl::{
 };
 use cubecl::{calculate_cube_count_elemwise, prelude::*};
 
-use super::{BankLayout, FilterBankBackend, FilterBankGrads};
+use super::{BankLayout, FilterBankBackend, OpGrads};
 
 /// Largest `pool × frames` block staged in shared memory (32 KiB of f32,
 /// within every CUDA GPU's default 48 KiB per block).
@@ -344,7 +344,7 @@ where
         grad: FloatTensor<Self>,
         layout: &BankLayout,
         need_dx: bool,
-    ) -> FilterBankGrads<Self> {
+    ) -> OpGrads<Self> {
         let x = into_contiguous(x);
         let (output, argmax, grad) = (
             into_contiguous(output),
@@ -410,7 +410,7 @@ where
             );
             dx
         });
-        FilterBankGrads {
+        OpGrads {
             x: dx,
             weight: dw,
             bias: db,

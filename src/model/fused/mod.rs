@@ -30,19 +30,18 @@
 mod backward;
 mod cpu;
 mod kernel;
-pub(crate) use cpu::{host_input, ndarray_f32_ref, ndarray_i64, Dims};
 pub mod reference;
 
 use std::sync::Arc;
 
 use burn::tensor::{
-    backend::Backend,
     ops::{FloatTensor, IntTensor},
     Tensor, TensorPrimitive,
 };
 
 use super::arch::{FilterGroup, PoolExtent};
 use super::dense::DenseBackend;
+pub use super::grads::OpGrads;
 use super::pooled::PooledConvBackend;
 
 /// Errors describing a bank the fused op cannot run.
@@ -193,17 +192,6 @@ impl BankLayout {
     }
 }
 
-/// Gradients of the fused op.
-#[derive(Debug)]
-pub struct FilterBankGrads<B: Backend> {
-    /// Gradient with respect to `x`, when it was asked for.
-    pub x: Option<FloatTensor<B>>,
-    /// Gradient with respect to the packed weights, `[taps]`.
-    pub weight: FloatTensor<B>,
-    /// Gradient with respect to the biases, `[filters]`.
-    pub bias: FloatTensor<B>,
-}
-
 /// A backend that runs the fused filter bank (and the model's other ops:
 /// the pooled convolution for the banks the fused op does not cover, the
 /// dense layers).
@@ -234,7 +222,7 @@ pub trait FilterBankBackend: PooledConvBackend + DenseBackend {
         grad: FloatTensor<Self>,
         layout: &BankLayout,
         need_dx: bool,
-    ) -> FilterBankGrads<Self>;
+    ) -> OpGrads<Self>;
 }
 
 /// Runs the fused bank on `x` `[batch, bands, frames]` with packed `weight`

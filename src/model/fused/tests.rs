@@ -10,10 +10,11 @@ use burn::tensor::{Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::cpu::{self, Dims, BLOCK, TILE};
+use super::cpu::{self, BLOCK, TILE};
 use super::reference::filter_bank_reference;
 use super::{filter_bank, BankLayout};
 use crate::model::arch::{FilterGroup, PoolExtent};
+use crate::model::host::{ndarray_f32, Dims};
 
 type Cpu = NdArray<f32>;
 type Ad = Autodiff<Cpu>;
@@ -312,13 +313,13 @@ fn host_copies_of_shared_and_strided_tensors_match_burns_into_data() {
     // Shared (a clone stays alive, as the autodiff graph keeps the input):
     // the one-memcpy path.
     let kept = x.clone();
-    let (host, shape) = cpu::ndarray_f32(x.into_primitive().tensor());
+    let (host, shape) = ndarray_f32(x.into_primitive().tensor());
     assert_eq!((host, shape), (values, vec![2, 3, 4]));
     // Not in standard layout (transposed): the element-wise fallback, in
     // logical order.
     let swapped = kept.swap_dims(1, 2);
     let expected = swapped.clone().into_data().into_vec::<f32>().unwrap();
-    let (host, shape) = cpu::ndarray_f32(swapped.into_primitive().tensor());
+    let (host, shape) = ndarray_f32(swapped.into_primitive().tensor());
     assert_eq!((host, shape), (expected, vec![2, 4, 3]));
 }
 

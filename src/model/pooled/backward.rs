@@ -17,7 +17,7 @@ use burn::tensor::{
     ops::{FloatTensor, IntTensor},
 };
 
-use super::{PooledConvBackend, PooledConvGrads, PooledLayout};
+use super::{OpGrads, PooledConvBackend, PooledLayout};
 
 /// The backward step registered on the autodiff graph.
 #[derive(Debug)]
@@ -30,22 +30,14 @@ impl<B: PooledConvBackend> Backward<B, 3> for PooledConvBackward {
     type State = State<B>;
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, ckpt: &mut Checkpointer) {
-        let [node_x, node_w, node_b] = ops.parents;
+        let parents = ops.parents.map(|node| node.map(|node| node.id));
         let grad = grads.consume::<B>(&ops.node);
         let (x_id, w_id, output, argmax, layout) = ops.state;
         let x: FloatTensor<B> = ckpt.retrieve_node_output(x_id);
         let w: FloatTensor<B> = ckpt.retrieve_node_output(w_id);
-        let need_dx = node_x.is_some();
-        let g = B::pooled_conv_backward(x, w, output, argmax, grad, &layout, need_dx);
-        if let (Some(node), Some(dx)) = (node_x, g.x) {
-            grads.register::<B>(node.id, dx);
-        }
-        if let Some(node) = node_w {
-            grads.register::<B>(node.id, g.weight);
-        }
-        if let Some(node) = node_b {
-            grads.register::<B>(node.id, g.bias);
-        }
+        let need_dx = parents[0].is_some();
+        B::pooled_conv_backward(x, w, output, argmax, grad, &layout, need_dx)
+            .register(parents, grads);
     }
 }
 
@@ -86,8 +78,8 @@ impl<B: PooledConvBackend, C: CheckpointStrategy> PooledConvBackend for Autodiff
         grad: FloatTensor<Self>,
         layout: &PooledLayout,
         need_dx: bool,
-    ) -> PooledConvGrads<Self> {
-        let g = B::pooled_conv_backward(
+    ) -> OpGrads<Self> {
+        B::pooled_conv_backward(
             Self::inner(x),
             Self::inner(weight),
             Self::inner(output),
@@ -95,11 +87,7 @@ impl<B: PooledConvBackend, C: CheckpointStrategy> PooledConvBackend for Autodiff
             Self::inner(grad),
             layout,
             need_dx,
-        );
-        PooledConvGrads {
-            x: g.x.map(Self::from_inner),
-            weight: Self::from_inner(g.weight),
-            bias: Self::from_inner(g.bias),
-        }
+        )
+        .into_autodiff()
     }
 }

@@ -22,14 +22,13 @@
 use burn::backend::ndarray::{
     FloatNdArrayElement, IntNdArrayElement, NdArray, NdArrayTensor, QuantElement, SharedArray,
 };
-use burn::tensor::{
-    ops::{FloatTensor, FloatTensorOps, IntTensor, IntTensorOps},
-    TensorData,
-};
+use burn::tensor::ops::{FloatTensor, FloatTensorOps, IntTensor};
 use rayon::prelude::*;
 
-use super::{PooledConvBackend, PooledConvGrads, PooledLayout, PooledShape};
-use crate::model::fused::{host_input, ndarray_f32_ref, ndarray_i64, Dims};
+use super::{OpGrads, PooledConvBackend, PooledLayout, PooledShape};
+use crate::model::host::{
+    float_tensor, host_input, int_tensor, ndarray_f32_ref, ndarray_i64, Dims,
+};
 
 /// Filter widths from which im2col copies each patch row as one slice;
 /// narrower filters (the frequency bank's width 1) are
@@ -455,11 +454,9 @@ where
         let (out, arg) = forward(&x, dims, &w, &b, layout);
         let s = layout.shape(dims.bands, dims.frames);
         let shape = [dims.batch, layout.count, s.pooled_rows, s.pooled_cols];
-        let out = TensorData::new(out, shape).convert::<E>();
-        let arg = TensorData::new(arg, shape).convert::<I>();
         (
-            Self::float_from_data(out, &device),
-            Self::int_from_data(arg, &device),
+            float_tensor::<Self>(out, &shape, &device),
+            int_tensor::<Self>(arg, &shape, &device),
         )
     }
 
@@ -471,7 +468,7 @@ where
         grad: FloatTensor<Self>,
         layout: &PooledLayout,
         need_dx: bool,
-    ) -> PooledConvGrads<Self> {
+    ) -> OpGrads<Self> {
         let device = Self::float_device(&x);
         let (x, dims) = host_input(x);
         let (w, _) = ndarray_f32_ref(&weight);
@@ -479,14 +476,11 @@ where
         let (grad, _) = ndarray_f32_ref(&grad);
         let arg = ndarray_i64(argmax);
         let (dx, dw, db) = backward(&x, dims, &w, &out, &arg, &grad, layout, need_dx);
-        let float = |v: Vec<f32>, shape: Vec<usize>| {
-            Self::float_from_data(TensorData::new(v, shape).convert::<E>(), &device)
-        };
-        let weight_shape = vec![layout.count, 1, layout.height, layout.width];
-        PooledConvGrads {
-            x: dx.map(|v| float(v, vec![dims.batch, dims.bands, dims.frames])),
-            weight: float(dw, weight_shape),
-            bias: float(db, vec![layout.count]),
+        let float = |v, shape: &[usize]| float_tensor::<Self>(v, shape, &device);
+        OpGrads {
+            x: dx.map(|v| float(v, &[dims.batch, dims.bands, dims.frames])),
+            weight: float(dw, &[layout.count, 1, layout.height, layout.width]),
+            bias: float(db, &[layout.count]),
         }
     }
 }

@@ -14,7 +14,7 @@ use burn::tensor::{
     Int, Tensor, TensorPrimitive,
 };
 
-use super::{PooledConvBackend, PooledConvGrads, PooledLayout};
+use super::{OpGrads, PooledConvBackend, PooledLayout};
 
 fn float<B: Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
     Tensor::from_primitive(TensorPrimitive::Float(t))
@@ -57,7 +57,7 @@ pub(super) fn backward<B: PooledConvBackend>(
     grad: FloatTensor<B>,
     layout: &PooledLayout,
     need_dx: bool,
-) -> PooledConvGrads<B> {
+) -> OpGrads<B> {
     let x = image::<B>(x);
     let [batch, _, bands, frames] = x.dims();
     let shape = layout.shape(bands, frames);
@@ -94,7 +94,7 @@ pub(super) fn backward<B: PooledConvBackend>(
             .into_primitive()
             .tensor()
     });
-    PooledConvGrads {
+    OpGrads {
         x: dx,
         weight: dweight,
         bias: dbias.into_primitive().tensor(),

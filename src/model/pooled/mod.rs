@@ -39,6 +39,7 @@ use burn::tensor::{
 };
 
 use super::arch::PoolExtent;
+pub use super::grads::OpGrads;
 
 /// The static description of a pooled convolution: the filter shape and the
 /// pooling along each axis.
@@ -97,23 +98,6 @@ impl PooledLayout {
             pooled_cols: self.pool_time.pooled_len(cols),
         }
     }
-
-    /// Multiply-adds ×2 of the convolution for one `bands × frames` example.
-    pub fn forward_flops(&self, bands: usize, frames: usize) -> u64 {
-        let s = self.shape(bands, frames);
-        (2 * self.taps() * self.count * s.rows * s.cols) as u64
-    }
-}
-
-/// Gradients of the pooled convolution.
-#[derive(Debug)]
-pub struct PooledConvGrads<B: Backend> {
-    /// Gradient with respect to `x`, when it was asked for.
-    pub x: Option<FloatTensor<B>>,
-    /// Gradient with respect to the weights, `[count, 1, height, width]`.
-    pub weight: FloatTensor<B>,
-    /// Gradient with respect to the biases, `[count]`.
-    pub bias: FloatTensor<B>,
 }
 
 /// A backend that runs the pooled convolution. The default methods compute
@@ -143,7 +127,7 @@ pub trait PooledConvBackend: Backend {
         grad: FloatTensor<Self>,
         layout: &PooledLayout,
         need_dx: bool,
-    ) -> PooledConvGrads<Self> {
+    ) -> OpGrads<Self> {
         generic::backward::<Self>(x, weight, output, argmax, grad, layout, need_dx)
     }
 }

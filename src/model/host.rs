@@ -1,0 +1,111 @@
+//! Host copies of `NdArray` tensors for the model's CPU ops (the fused
+//! filter bank, the pooled convolution, the dense op), and host values back
+//! into tensors.
+//!
+//! burn's `into_data` on a shared tensor (the autodiff graph keeps its
+//! inputs shared) walks it element by element through a dynamic-rank
+//! iterator; an `f32` tensor in standard layout is read here with one
+//! `memcpy`, or borrowed.
+
+use std::borrow::Cow;
+
+use burn::backend::ndarray::{NdArray, NdArrayTensor};
+use burn::tensor::{
+    backend::Backend,
+    ops::{FloatTensor, IntTensor, IntTensorOps},
+    read_sync, TensorData,
+};
+
+/// `[batch, bands, frames]` of the input.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dims {
+    /// Examples.
+    pub batch: usize,
+    /// Mel bands.
+    pub bands: usize,
+    /// Frames.
+    pub frames: usize,
+}
+
+/// Copies a float tensor to the host as `f32`, with its shape.
+fn host_f32<B: Backend>(t: FloatTensor<B>) -> (Vec<f32>, Vec<usize>) {
+    let data = read_sync(B::float_into_data(t)).expect("reading a CPU tensor cannot fail");
+    let shape = data.shape.as_slice().to_vec();
+    let values = data.convert::<f32>().into_vec::<f32>();
+    (values.expect("converted to f32 above"), shape)
+}
+
+/// An `NdArray` float tensor as `f32` on the host, with its shape. An `f32`
+/// tensor in standard layout is copied with one `memcpy`: burn's `into_data`
+/// walks a tensor that is still shared (the autodiff graph keeps the input)
+/// element by element through a dynamic-rank iterator, which took longer than
+/// the whole fused O-net forward.
+pub(crate) fn ndarray_f32(t: NdArrayTensor) -> (Vec<f32>, Vec<usize>) {
+    let (values, shape) = ndarray_f32_ref(&t);
+    (values.into_owned(), shape)
+}
+
+/// Host `f32` values as a float tensor of `B` (in its float element type).
+pub(crate) fn float_tensor<B: Backend>(
+    values: Vec<f32>,
+    shape: &[usize],
+    device: &B::Device,
+) -> FloatTensor<B> {
+    B::float_from_data(
+        TensorData::new(values, shape.to_vec()).convert::<B::FloatElem>(),
+        device,
+    )
+}
+
+/// Host `i64` values as an integer tensor of `B` (in its int element type).
+pub(crate) fn int_tensor<B: Backend>(
+    values: Vec<i64>,
+    shape: &[usize],
+    device: &B::Device,
+) -> IntTensor<B> {
+    B::int_from_data(
+        TensorData::new(values, shape.to_vec()).convert::<B::IntElem>(),
+        device,
+    )
+}
+
+/// [`ndarray_f32`] without the copy where it can: the values of an `f32`
+/// tensor in standard layout are borrowed (the dense layer's 13 MB weight
+/// matrix was copied twice a step).
+pub(crate) fn ndarray_f32_ref(t: &NdArrayTensor) -> (Cow<'_, [f32]>, Vec<usize>) {
+    if let NdArrayTensor::F32(storage) = t {
+        let view = storage.view();
+        let shape = view.shape().to_vec();
+        if let Some(values) = view.to_slice() {
+            return (Cow::Borrowed(values), shape);
+        }
+    }
+    let (values, shape) = host_f32::<NdArray<f32>>(t.clone());
+    (Cow::Owned(values), shape)
+}
+
+/// An `NdArray` integer tensor as `i64` on the host; as [`ndarray_f32`], one
+/// `memcpy` when the layout allows it.
+pub(crate) fn ndarray_i64(t: NdArrayTensor) -> Vec<i64> {
+    if let NdArrayTensor::I64(storage) = &t {
+        if let Some(values) = storage.view().as_slice() {
+            return values.to_vec();
+        }
+    }
+    read_sync(NdArray::<f32>::int_into_data(t))
+        .expect("reading a CPU tensor cannot fail")
+        .convert::<i64>()
+        .into_vec::<i64>()
+        .expect("converted to i64 above")
+}
+
+/// The input `[batch, bands, frames]` on the host, with its dimensions.
+pub(crate) fn host_input(x: NdArrayTensor) -> (Vec<f32>, Dims) {
+    let (x, shape) = ndarray_f32(x);
+    let dims = Dims {
+        batch: shape[0],
+        bands: shape[1],
+        frames: shape[2],
+    };
+    (x, dims)
+}
