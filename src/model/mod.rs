@@ -17,6 +17,7 @@
 //! Must not know about datasets or files.
 
 mod arch;
+mod argmax_op;
 pub mod dense;
 pub mod fused;
 mod grads;

@@ -56,7 +56,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "train",
         3,
-        "80bd02170c064012aaf94049910c9997d533c0e9a84d2d4ce1de0ed04c2e0e4a",
+        "6e9e53869fda7f03e13dabe3afafadc7cd6406669e74136b9b1ad836a3cb78be",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line

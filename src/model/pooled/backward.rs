@@ -1,43 +1,42 @@
-//! [`PooledConvBackend`] for `Autodiff<B>`: runs the inner backend's forward,
-//! checkpoints `x` and the weights, and on the backward pass asks the inner
-//! backend for `(dx?, dweight, dbias)` and registers them with their parents
-//! (as [`crate::model::fused`]'s filter bank does).
-//!
-//! `dx` is computed only when `x` is tracked (it is the network's input, so
-//! usually it is not).
+//! [`PooledConvBackend`] for `Autodiff<B>`: the forward pass through
+//! [`tracked_forward`], which registers the backward step that asks the
+//! inner backend for `(dx?, dweight, dbias)` (as the fused filter bank does, `crate::model::argmax_op`).
 
-use burn::backend::autodiff::{
-    checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
-    grads::Gradients,
-    ops::{Backward, Ops, OpsKind},
-    Autodiff, NodeId,
-};
+use burn::backend::autodiff::{checkpoint::strategy::CheckpointStrategy, Autodiff};
 use burn::tensor::{
     backend::AutodiffBackend,
     ops::{FloatTensor, IntTensor},
 };
 
 use super::{OpGrads, PooledConvBackend, PooledLayout};
+use crate::model::argmax_op::{tracked_forward, ArgmaxOp};
 
-/// The backward step registered on the autodiff graph.
+/// The pooled convolution as an [`ArgmaxOp`].
 #[derive(Debug)]
-struct PooledConvBackward;
+struct PooledConv;
 
-/// What the backward step needs from the forward pass.
-type State<B> = (NodeId, NodeId, FloatTensor<B>, IntTensor<B>, PooledLayout);
+impl<B: PooledConvBackend> ArgmaxOp<B> for PooledConv {
+    type Layout = PooledLayout;
 
-impl<B: PooledConvBackend> Backward<B, 3> for PooledConvBackward {
-    type State = State<B>;
+    fn forward(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        bias: FloatTensor<B>,
+        layout: &PooledLayout,
+    ) -> (FloatTensor<B>, IntTensor<B>) {
+        B::pooled_conv_forward(x, weight, bias, layout)
+    }
 
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, ckpt: &mut Checkpointer) {
-        let parents = ops.parents.map(|node| node.map(|node| node.id));
-        let grad = grads.consume::<B>(&ops.node);
-        let (x_id, w_id, output, argmax, layout) = ops.state;
-        let x: FloatTensor<B> = ckpt.retrieve_node_output(x_id);
-        let w: FloatTensor<B> = ckpt.retrieve_node_output(w_id);
-        let need_dx = parents[0].is_some();
-        B::pooled_conv_backward(x, w, output, argmax, grad, &layout, need_dx)
-            .register(parents, grads);
+    fn backward(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        output: FloatTensor<B>,
+        argmax: IntTensor<B>,
+        grad: FloatTensor<B>,
+        layout: &PooledLayout,
+        need_dx: bool,
+    ) -> OpGrads<B> {
+        B::pooled_conv_backward(x, weight, output, argmax, grad, layout, need_dx)
     }
 }
 
@@ -48,26 +47,7 @@ impl<B: PooledConvBackend, C: CheckpointStrategy> PooledConvBackend for Autodiff
         bias: FloatTensor<Self>,
         layout: &PooledLayout,
     ) -> (FloatTensor<Self>, IntTensor<Self>) {
-        let nodes = [x.node.clone(), weight.node.clone(), bias.node.clone()];
-        match PooledConvBackward
-            .prepare::<C>(nodes)
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(mut prep) => {
-                let x_id = prep.checkpoint(&x);
-                let w_id = prep.checkpoint(&weight);
-                let (out, argmax) =
-                    B::pooled_conv_forward(x.primitive, weight.primitive, bias.primitive, layout);
-                let state = (x_id, w_id, out.clone(), argmax.clone(), *layout);
-                (prep.finish(state, out), argmax)
-            }
-            OpsKind::UnTracked(prep) => {
-                let (out, argmax) =
-                    B::pooled_conv_forward(x.primitive, weight.primitive, bias.primitive, layout);
-                (prep.finish(out), argmax)
-            }
-        }
+        tracked_forward::<B, C, PooledConv>(x, weight, bias, layout)
     }
 
     fn pooled_conv_backward(
