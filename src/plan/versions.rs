@@ -56,7 +56,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "train",
         3,
-        "6e9e53869fda7f03e13dabe3afafadc7cd6406669e74136b9b1ad836a3cb78be",
+        "45e6ffcef1a834fcbe4fda270e9d5c20bd70995c3d34bea79e80388fc40fc8aa",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line

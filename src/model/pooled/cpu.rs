@@ -304,6 +304,12 @@ impl Upstream<'_> {
         self.s.pooled_rows * self.s.pooled_cols
     }
 
+    /// The outputs of filter `k` on example `e` (indices into the output).
+    fn outputs(&self, e: usize, k: usize) -> std::ops::Range<usize> {
+        let first = (e * self.layout.count + k) * self.cells();
+        first..first + self.cells()
+    }
+
     /// The input offset of the arg-max patch of output `i` (example included).
     fn origin(&self, i: usize) -> usize {
         let e = i / (self.layout.count * self.cells());
@@ -315,11 +321,10 @@ impl Upstream<'_> {
     /// `dbias`: per filter, the sum of its active gradients in (example,
     /// cell) order.
     fn dbias(&self) -> Vec<f32> {
-        let (count, cells) = (self.layout.count, self.cells());
-        (0..count)
+        (0..self.layout.count)
             .map(|k| {
                 (0..self.dims.batch)
-                    .flat_map(|e| (e * count + k) * cells..(e * count + k + 1) * cells)
+                    .flat_map(|e| self.outputs(e, k))
                     .map(|i| self.g[i])
                     .sum()
             })
@@ -328,14 +333,14 @@ impl Upstream<'_> {
 
     /// `dweight` as a sum of `g · patch` over arg-max patches, parallel over filters.
     fn dweight_sparse(&self) -> Vec<f32> {
-        let (taps, count, cells) = (self.layout.taps(), self.layout.count, self.cells());
+        let (taps, count) = (self.layout.taps(), self.layout.count);
         let mut dweight = vec![0.0; count * taps];
         dweight
             .par_chunks_mut(taps)
             .enumerate()
             .for_each(|(k, dw)| {
                 let active: Vec<(f32, usize)> = (0..self.dims.batch)
-                    .flat_map(|e| (e * count + k) * cells..(e * count + k + 1) * cells)
+                    .flat_map(|e| self.outputs(e, k))
                     .filter(|&i| self.g[i] != 0.0)
                     .map(|i| (self.g[i], self.origin(i)))
                     .collect();
@@ -346,7 +351,7 @@ impl Upstream<'_> {
 
     /// `dweight` as one sgemm per example (parallel), summed in example order.
     fn dweight_dense(&self) -> Vec<f32> {
-        let (taps, count, cells) = (self.layout.taps(), self.layout.count, self.cells());
+        let (taps, count) = (self.layout.taps(), self.layout.count);
         let positions = self.s.rows * self.s.cols;
         let plane = self.dims.bands * self.dims.frames;
         let per_job = examples_per_job(self.dims.batch);
@@ -362,7 +367,7 @@ impl Upstream<'_> {
                         im2col(xe, self.dims.frames, self.layout, &self.s, &mut patches);
                         conv_grad.fill(0.0);
                         for k in 0..count {
-                            for i in (e * count + k) * cells..(e * count + k + 1) * cells {
+                            for i in self.outputs(e, k) {
                                 conv_grad[self.arg[i] as usize * count + k] = self.g[i];
                             }
                         }
