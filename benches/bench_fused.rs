@@ -129,6 +129,8 @@ fn time(steps: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
+    // As the `tempora` binary does: keep per-step buffers in the process.
+    tempora::heap::keep_freed_memory();
     let threads = env_usize("TEMPORA_BENCH_THREADS", 2);
     let steps = env_usize("TEMPORA_BENCH_STEPS", 20).max(1);
     let peak = std::env::var("TEMPORA_BENCH_PEAK_GFLOPS")

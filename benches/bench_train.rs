@@ -9,6 +9,8 @@
 //!   `Autodiff<Cuda>` and PyTorch (+ cuDNN) on the same GPU.
 //! - PyTorch runs through `benches/pytorch_reference.py bench` when
 //!   `python3 -c "import torch"` works; otherwise the bench says it skipped.
+//! - Ours runs with the allocator settings of the `tempora` binary
+//!   (`heap::keep_freed_memory`); PyTorch with its own defaults.
 //!
 //! Arguments: an optional substring filter on model names
 //! (`cargo bench --bench bench_train -- P-net`). Environment:
@@ -172,6 +174,8 @@ fn report(name: &str, ours: Result<f64, String>, torch: Option<Result<f64, Strin
 }
 
 fn main() {
+    // As the `tempora` binary does: keep per-step buffers in the process.
+    tempora::heap::keep_freed_memory();
     let filter = std::env::args().skip(1).find(|a| !a.starts_with("--"));
     let steps = env_usize("TEMPORA_BENCH_STEPS", 10);
     let threads = env_usize("TEMPORA_BENCH_THREADS", 2);

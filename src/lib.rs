@@ -23,6 +23,7 @@
 //! - [`report`]: polars aggregation into Table 1, plots.
 //! - [`device`]: choosing CPU or CUDA at run time, without panicking when there is no driver.
 //! - [`calibration`]: how fast a device computes, measured once and cached for `plan`'s estimates.
+//! - [`heap`]: the C allocator's settings that keep training's per-step buffers in the process.
 #![warn(missing_docs)]
 
 pub mod audio;
@@ -31,6 +32,7 @@ pub mod dataset;
 pub mod device;
 pub mod exec;
 pub mod features;
+pub mod heap;
 pub mod layout;
 pub mod model;
 pub mod package;

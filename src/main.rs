@@ -69,6 +69,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    tempora::heap::keep_freed_memory();
     let result = match cli.command {
         Command::Reproduce(args) => cli::reproduce::run(args),
         Command::Features(args) => cli::features::run(args),
