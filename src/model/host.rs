@@ -4,8 +4,8 @@
 //!
 //! burn's `into_data` on a shared tensor (the autodiff graph keeps its
 //! inputs shared) walks it element by element through a dynamic-rank
-//! iterator; an `f32` tensor in standard layout is read here with one
-//! `memcpy`, or borrowed.
+//! iterator; an `f32` or `i64` tensor in standard layout is borrowed here
+//! instead, and only other layouts go through `into_data`.
 
 use std::borrow::Cow;
 
@@ -35,16 +35,6 @@ fn host_f32<B: Backend>(t: FloatTensor<B>) -> (Vec<f32>, Vec<usize>) {
     (values.expect("converted to f32 above"), shape)
 }
 
-/// An `NdArray` float tensor as `f32` on the host, with its shape. An `f32`
-/// tensor in standard layout is copied with one `memcpy`: burn's `into_data`
-/// walks a tensor that is still shared (the autodiff graph keeps the input)
-/// element by element through a dynamic-rank iterator, which took longer than
-/// the whole fused O-net forward.
-pub(crate) fn ndarray_f32(t: NdArrayTensor) -> (Vec<f32>, Vec<usize>) {
-    let (values, shape) = ndarray_f32_ref(&t);
-    (values.into_owned(), shape)
-}
-
 /// Host `f32` values as a float tensor of `B` (in its float element type).
 pub(crate) fn float_tensor<B: Backend>(
     values: Vec<f32>,
@@ -69,9 +59,13 @@ pub(crate) fn int_tensor<B: Backend>(
     )
 }
 
-/// [`ndarray_f32`] without the copy where it can: the values of an `f32`
-/// tensor in standard layout are borrowed (the dense layer's 13 MB weight
-/// matrix was copied twice a step).
+/// An `NdArray` float tensor as `f32` on the host, with its shape. The
+/// values of an `f32` tensor in standard layout are borrowed (the dense
+/// layer's 13 MB weight matrix was copied twice a step); others are copied
+/// through burn's `into_data`, which walks a tensor that is still shared (the
+/// autodiff graph keeps the input) element by element through a
+/// dynamic-rank iterator (it took longer than the whole fused O-net forward,
+/// so it is only the fallback).
 pub(crate) fn ndarray_f32_ref(t: &NdArrayTensor) -> (Cow<'_, [f32]>, Vec<usize>) {
     if let NdArrayTensor::F32(storage) = t {
         let view = storage.view();
@@ -84,24 +78,27 @@ pub(crate) fn ndarray_f32_ref(t: &NdArrayTensor) -> (Cow<'_, [f32]>, Vec<usize>)
     (Cow::Owned(values), shape)
 }
 
-/// An `NdArray` integer tensor as `i64` on the host; as [`ndarray_f32`], one
-/// `memcpy` when the layout allows it.
-pub(crate) fn ndarray_i64(t: NdArrayTensor) -> Vec<i64> {
-    if let NdArrayTensor::I64(storage) = &t {
-        if let Some(values) = storage.view().as_slice() {
-            return values.to_vec();
+/// An `NdArray` integer tensor as `i64` on the host; as
+/// [`ndarray_f32_ref`], borrowed when the layout allows it (a Black-box
+/// step's arg-max is 6.5 MB).
+pub(crate) fn ndarray_i64_ref(t: &NdArrayTensor) -> Cow<'_, [i64]> {
+    if let NdArrayTensor::I64(storage) = t {
+        if let Some(values) = storage.view().to_slice() {
+            return Cow::Borrowed(values);
         }
     }
-    read_sync(NdArray::<f32>::int_into_data(t))
+    let values = read_sync(NdArray::<f32>::int_into_data(t.clone()))
         .expect("reading a CPU tensor cannot fail")
         .convert::<i64>()
         .into_vec::<i64>()
-        .expect("converted to i64 above")
+        .expect("converted to i64 above");
+    Cow::Owned(values)
 }
 
-/// The input `[batch, bands, frames]` on the host, with its dimensions.
-pub(crate) fn host_input(x: NdArrayTensor) -> (Vec<f32>, Dims) {
-    let (x, shape) = ndarray_f32(x);
+/// The input `[batch, bands, frames]` on the host (borrowed where it can
+/// be), with its dimensions.
+pub(crate) fn host_input(x: &NdArrayTensor) -> (Cow<'_, [f32]>, Dims) {
+    let (x, shape) = ndarray_f32_ref(x);
     let dims = Dims {
         batch: shape[0],
         bands: shape[1],

@@ -29,7 +29,7 @@ use rayon::prelude::*;
 
 use super::{BankLayout, FilterBankBackend, OpGrads};
 use crate::model::host::{
-    float_tensor, host_input, int_tensor, ndarray_f32_ref, ndarray_i64, Dims,
+    float_tensor, host_input, int_tensor, ndarray_f32_ref, ndarray_i64_ref, Dims,
 };
 
 /// Filters per register block (they share every row load).
@@ -388,7 +388,7 @@ where
         layout: &BankLayout,
     ) -> (FloatTensor<Self>, IntTensor<Self>) {
         let device = Self::float_device(&x);
-        let (x, dims) = host_input(x);
+        let (x, dims) = host_input(&x);
         let (w, _) = ndarray_f32_ref(&weight);
         let (b, _) = ndarray_f32_ref(&bias);
         let (out, arg) = forward(&x, dims, &w, &b, layout);
@@ -413,11 +413,11 @@ where
         need_dx: bool,
     ) -> OpGrads<Self> {
         let device = Self::float_device(&x);
-        let (x, dims) = host_input(x);
+        let (x, dims) = host_input(&x);
         let (w, _) = ndarray_f32_ref(&weight);
         let (out, _) = ndarray_f32_ref(&output);
         let (grad, _) = ndarray_f32_ref(&grad);
-        let arg = ndarray_i64(argmax);
+        let arg = ndarray_i64_ref(&argmax);
         let (dx, dw, db) = backward(&x, dims, &w, &out, &arg, &grad, layout, need_dx);
         let float = |v, shape: &[usize]| float_tensor::<Self>(v, shape, &device);
         OpGrads {

@@ -14,7 +14,7 @@ use super::cpu::{self, BLOCK, TILE};
 use super::reference::filter_bank_reference;
 use super::{filter_bank, BankLayout};
 use crate::model::arch::{FilterGroup, PoolExtent};
-use crate::model::host::{ndarray_f32, Dims};
+use crate::model::host::{ndarray_f32_ref, Dims};
 
 type Cpu = NdArray<f32>;
 type Ad = Autodiff<Cpu>;
@@ -311,16 +311,19 @@ fn host_copies_of_shared_and_strided_tensors_match_burns_into_data() {
     let values: Vec<f32> = (0..24).map(|i| i as f32 * 0.5 - 3.0).collect();
     let x = Tensor::<Cpu, 3>::from_data(TensorData::new(values.clone(), [2, 3, 4]), &device);
     // Shared (a clone stays alive, as the autodiff graph keeps the input):
-    // the one-memcpy path.
+    // the borrowing path.
     let kept = x.clone();
-    let (host, shape) = ndarray_f32(x.into_primitive().tensor());
-    assert_eq!((host, shape), (values, vec![2, 3, 4]));
+    let x = x.into_primitive().tensor();
+    let (host, shape) = ndarray_f32_ref(&x);
+    assert!(matches!(host, std::borrow::Cow::Borrowed(_)));
+    assert_eq!((host.into_owned(), shape), (values, vec![2, 3, 4]));
     // Not in standard layout (transposed): the element-wise fallback, in
     // logical order.
     let swapped = kept.swap_dims(1, 2);
     let expected = swapped.clone().into_data().into_vec::<f32>().unwrap();
-    let (host, shape) = ndarray_f32(swapped.into_primitive().tensor());
-    assert_eq!((host, shape), (expected, vec![2, 4, 3]));
+    let swapped = swapped.into_primitive().tensor();
+    let (host, shape) = ndarray_f32_ref(&swapped);
+    assert_eq!((host.into_owned(), shape), (expected, vec![2, 4, 3]));
 }
 
 /// [`super::reference::pooled_conv`]'s signature on the autodiff backend.

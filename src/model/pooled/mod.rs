@@ -12,7 +12,7 @@
 //! - `generic.rs`: the trait's default implementation with burn's module ops
 //!   (`conv2d`, `max_pool2d_with_indices` and their backward ops), what the
 //!   CUDA backend runs;
-//! - `cpu.rs`: the `NdArray` implementation (im2col straight into one sgemm
+//! - `cpu/`: the `NdArray` implementation (im2col straight into one sgemm
 //!   per example, pooling on the sgemm's output, sparse backward);
 //! - `backward.rs`: the implementation for `Autodiff<B>`;
 //! - tests against [`super::fused::reference::pooled_conv`] (burn's `conv2d`),

@@ -31,13 +31,17 @@ const fn layout(count: usize, height: usize, width: usize, pool: [PoolExtent; 2]
 
 use PoolExtent::{All, Factor};
 
-const SHAPES: [Shape; 6] = [
+const SHAPES: [Shape; 7] = [
     // Time baseline: 1×60 on 40 × 80, pooled over all bands, none in time.
     ([3, 40, 80], layout(6, 1, 60, [All, Factor(1)])),
     // Time-freq's frequency bank: 32×1, pooled over all frames.
     ([2, 40, 80], layout(5, 32, 1, [Factor(1), All])),
-    // Black-box: 12×8, pooled 4 × 1 (29 rows: a trailing row dropped).
-    ([2, 40, 80], layout(4, 12, 8, [Factor(4), Factor(1)])),
+    // Black-box: 12×8, pooled 4 × 1 (29 rows: a trailing row dropped); 9
+    // filters, so the pooling scans a full set of lanes and a remainder.
+    ([2, 40, 80], layout(9, 12, 8, [Factor(4), Factor(1)])),
+    // One frame wide (patches read in place) with a small pool window (the
+    // dense weight gradient), and more filters than one set of lanes.
+    ([3, 10, 12], layout(17, 3, 1, [Factor(2), Factor(2)])),
     // Remainders on both axes.
     ([3, 9, 17], layout(3, 2, 3, [Factor(3), Factor(4)])),
     // One output per filter.
