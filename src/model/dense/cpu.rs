@@ -79,10 +79,12 @@ impl Out {
 fn product(a: View<'_>, b: View<'_>) -> Vec<f32> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(k, b.rows, "inner dimensions");
-    let mut c = vec![0.0f32; m * n];
     if m == 0 || n == 0 {
-        return c;
+        return Vec::new();
     }
+    // Not zeroed: sgemm with β = 0 writes every element of c without reading
+    // it (a 13 MB weight gradient is otherwise written twice).
+    let mut c = Vec::<f32>::with_capacity(m * n);
     assert!(k > 0 && a.extent() <= a.data.len() && b.extent() <= b.data.len());
     let by_rows = m >= n;
     let len = if by_rows { m } else { n };
@@ -101,8 +103,9 @@ fn product(a: View<'_>, b: View<'_>) -> Vec<f32> {
         };
         // SAFETY: the asserts above keep every read of a and b inside their
         // slices (a block reads a sub-view); the block writes rows
-        // start..end (or columns start..end) of c, m × n row-major, which no
-        // other block writes, and c outlives the parallel loop.
+        // start..end (or columns start..end) of c's m × n row-major
+        // capacity, which no other block writes, and c outlives the
+        // parallel loop. With β = 0, sgemm never reads c.
         unsafe {
             matrixmultiply::sgemm(
                 rows,
@@ -122,6 +125,9 @@ fn product(a: View<'_>, b: View<'_>) -> Vec<f32> {
             );
         }
     });
+    // SAFETY: the blocks cover all rows (or all columns), so sgemm wrote all
+    // m × n elements.
+    unsafe { c.set_len(m * n) };
     c
 }
 

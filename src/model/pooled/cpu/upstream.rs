@@ -8,11 +8,16 @@ use super::examples_per_job;
 use super::patches::{patch_buffer, transposed_product, Patches};
 use crate::model::host::Dims;
 
-/// The upstream gradient where the output is active, zero elsewhere.
+/// The upstream gradient where the output is active, zero elsewhere. A
+/// mask, not a branch: whether an output is active is a coin toss, and the
+/// mispredicted branch took 6 % of a Black-box step.
 fn active(out: &[f32], grad: &[f32]) -> Vec<f32> {
     out.iter()
         .zip(grad)
-        .map(|(&o, &g)| if o > 0.0 { g } else { 0.0 })
+        .map(|(&o, &g)| {
+            let keep = u32::from(o > 0.0).wrapping_neg();
+            f32::from_bits(g.to_bits() & keep)
+        })
         .collect()
 }
 
@@ -103,9 +108,11 @@ impl Upstream<'_> {
     }
 
     /// `dbias`: per filter, the sum of its active gradients in (example,
-    /// cell) order.
+    /// cell) order, parallel over filters (a Black-box step sums 817 K
+    /// gradients, a sequential chain of adds).
     fn dbias(&self) -> Vec<f32> {
         (0..self.layout.count)
+            .into_par_iter()
             .map(|k| {
                 (0..self.dims.batch)
                     .flat_map(|e| self.outputs(e, k))
