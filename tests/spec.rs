@@ -99,7 +99,14 @@ fn quick_and_tiny_profiles_override_the_protocol_only() {
     let names: Vec<&str> = quick.models.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(
         names,
-        ["O-net", "P-net", "O-net + P-net", "Time", "Time-freq", "Black-box"]
+        [
+            "O-net",
+            "P-net",
+            "O-net + P-net",
+            "Time",
+            "Time-freq",
+            "Black-box"
+        ]
     );
     assert_eq!(quick.protocol.folds, 3);
     let o = quick.model("O-net").unwrap_or_else(|| panic!("no O-net"));
