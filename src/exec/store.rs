@@ -27,17 +27,30 @@
 //! [`Check::Sizes`] (cheap: stat each output, for `plan`) or [`Check::Hashes`]
 //! (re-hash every output, for `run`). A corrupt entry is reported, never used,
 //! and recomputed.
+//!
+//! Files: `store/error.rs` (errors and their remedies), `store/disk.rs` (atomic
+//! writes, hashing, listing, trash, output checks), `store/pending.rs` (a
+//! claimed work directory and its publication); here, the types and [`Store`].
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
 use crate::layout::{files, CacheLayout, RESERVED_DIRS};
+
+mod disk;
+mod error;
+mod pending;
+
+use self::disk::{check_name, list_files, move_to_trash, sorted_names, verify_outputs};
+pub use self::disk::{hash_file, write_atomic};
+use self::error::io_err;
+pub use self::error::{io_remedy, remedy_suffix, Corruption, StoreError};
 
 /// Bump when [`Manifest`]'s format changes: older manifests then read as corrupt.
 pub const MANIFEST_VERSION: u32 = 1;
@@ -47,86 +60,6 @@ pub const MANIFEST_FILE: &str = files::MANIFEST;
 
 /// The marker file of an unfinished work directory.
 pub const INCOMPLETE_MARKER: &str = files::INCOMPLETE;
-
-/// Why the store failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A file-system operation failed; the message ends with the remedy for
-    /// its cause (full disk, read-only file system, permissions, other).
-    #[error("cache {op} {path}: {source}; {}", remedy(source))]
-    Io {
-        /// What the store was doing.
-        op: &'static str,
-        /// The path involved.
-        path: PathBuf,
-        /// The underlying error.
-        source: io::Error,
-    },
-    /// A kind or key is not a plain name (would escape the cache directory).
-    #[error("invalid cache {what} {name:?}: expected {expected}")]
-    InvalidName {
-        /// `kind` or `key`.
-        what: &'static str,
-        /// The offending name.
-        name: String,
-        /// What is allowed.
-        expected: &'static str,
-    },
-    /// An output read through the manifest does not match its recorded hash.
-    #[error("cache entry {kind}/{key} is corrupt ({reason}); it has been moved aside, run again to recompute it")]
-    Corrupt {
-        /// Entry kind.
-        kind: String,
-        /// Entry key.
-        key: String,
-        /// What did not match.
-        reason: Corruption,
-    },
-    /// A manifest could not be written.
-    #[error("cannot serialise the manifest of {kind}/{key}: {source}")]
-    Manifest {
-        /// Entry kind.
-        kind: String,
-        /// Entry key.
-        key: String,
-        /// The serde error.
-        source: serde_json::Error,
-    },
-}
-
-/// What is wrong with a published entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum Corruption {
-    /// `manifest.json` is missing, unreadable or of another format version.
-    #[error("unreadable manifest: {0}")]
-    Manifest(String),
-    /// The manifest names another kind or key than the directory it is in.
-    #[error("manifest belongs to {0}")]
-    Misplaced(String),
-    /// An output listed in the manifest is gone.
-    #[error("output {0} is missing")]
-    Missing(String),
-    /// An output has another size than recorded.
-    #[error("output {path} has {actual} bytes, manifest says {expected}")]
-    Size {
-        /// Output path inside the entry.
-        path: String,
-        /// Recorded size.
-        expected: u64,
-        /// Size on disk.
-        actual: u64,
-    },
-    /// An output's blake3 differs from the recorded one.
-    #[error("output {path} hashes to {actual}, manifest says {expected}")]
-    Hash {
-        /// Output path inside the entry.
-        path: String,
-        /// Recorded hash.
-        expected: String,
-        /// Hash of the bytes on disk.
-        actual: String,
-    },
-}
 
 /// One output file of an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -224,89 +157,6 @@ pub struct Pending {
 #[derive(Debug, Clone)]
 pub struct Store {
     layout: CacheLayout,
-}
-
-/// What to do about an I/O error whose cause has a specific remedy (a full
-/// disk, a read-only file system, missing permissions); `None` otherwise.
-/// Finished tasks stay cached whatever happened, so every remedy ends in a rerun.
-pub fn io_remedy(err: &io::Error) -> Option<&'static str> {
-    match err.kind() {
-        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Some(
-            "the file system is full: free space there (`tempora gc` removes entries no spec uses) \
-             or pass --cache DIR on another disk, then run again (finished tasks are kept)",
-        ),
-        io::ErrorKind::ReadOnlyFilesystem => Some(
-            "the cache is on a read-only file system: pass --cache DIR on a writable one, \
-             then run again",
-        ),
-        io::ErrorKind::PermissionDenied => Some(
-            "permission denied: make the cache directory writable by this user, or pass \
-             --cache DIR, then run again",
-        ),
-        _ => None,
-    }
-}
-
-/// `"; "` and [`io_remedy`], or nothing: for error messages that end with it.
-pub fn remedy_suffix(err: &io::Error) -> String {
-    io_remedy(err).map(|r| format!("; {r}")).unwrap_or_default()
-}
-
-/// What to do about a failed cache operation, by its cause.
-fn remedy(err: &io::Error) -> &'static str {
-    io_remedy(err)
-        .unwrap_or("check that the cache directory is writable and has free space, then run again")
-}
-
-fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
-    let path = path.to_path_buf();
-    move |source| StoreError::Io { op, path, source }
-}
-
-fn check_name(what: &'static str, name: &str, hex_key: bool) -> Result<(), StoreError> {
-    let ok = if hex_key {
-        name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
-    } else {
-        !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::InvalidName {
-            what,
-            name: name.to_string(),
-            expected: if hex_key {
-                "64 hexadecimal digits (a blake3 hash)"
-            } else {
-                "a non-empty [a-z0-9_-] word"
-            },
-        })
-    }
-}
-
-/// Writes `bytes` to `path` atomically: a temp file in the same directory, synced
-/// to disk, then renamed over `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).map_err(io_err("create temp file in", dir))?;
-    io::Write::write_all(&mut tmp, bytes).map_err(io_err("write", tmp.path()))?;
-    tmp.as_file().sync_all().map_err(io_err("sync", path))?;
-    tmp.persist(path)
-        .map_err(|e| io_err("rename into", path)(e.error))?;
-    Ok(())
-}
-
-/// blake3 of a file's content (memory-mapped when large, so the bytes are not
-/// copied out of the page cache).
-pub fn hash_file(path: &Path) -> Result<blake3::Hash, StoreError> {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update_mmap(path).map_err(io_err("hash", path))?;
-    Ok(hasher.finalize())
 }
 
 impl Store {
@@ -576,182 +426,6 @@ impl Store {
             }
         }
         Ok(out)
-    }
-}
-
-fn sorted_names(dir: &Path) -> Result<Vec<String>, StoreError> {
-    let mut names = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io_err("list", dir))? {
-        let entry = entry.map_err(io_err("list", dir))?;
-        if let Some(name) = entry.file_name().to_str() {
-            names.push(name.to_string());
-        }
-    }
-    names.sort();
-    Ok(names)
-}
-
-fn move_to_trash(dir: &Path, trash: &Path, name: &str) -> Result<(), StoreError> {
-    fs::create_dir_all(trash).map_err(io_err("create", trash))?;
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let target = trash.join(format!("{name}-{nanos}-{}", std::process::id()));
-    fs::rename(dir, &target).map_err(io_err("move aside", dir))?;
-    fs::remove_dir_all(&target).map_err(io_err("remove", &target))
-}
-
-fn verify_outputs(
-    dir: &Path,
-    outputs: &[OutputFile],
-    check: Check,
-) -> Result<Option<Corruption>, StoreError> {
-    for out in outputs {
-        let path = dir.join(&out.path);
-        let meta = match fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Ok(Some(Corruption::Missing(out.path.clone())))
-            }
-            Err(e) => return Err(io_err("stat", &path)(e)),
-        };
-        if meta.len() != out.bytes {
-            return Ok(Some(Corruption::Size {
-                path: out.path.clone(),
-                expected: out.bytes,
-                actual: meta.len(),
-            }));
-        }
-        if check == Check::Hashes {
-            let actual = hash_file(&path)?.to_hex().to_string();
-            if actual != out.blake3 {
-                return Ok(Some(Corruption::Hash {
-                    path: out.path.clone(),
-                    expected: out.blake3.clone(),
-                    actual,
-                }));
-            }
-        }
-    }
-    Ok(None)
-}
-
-/// Every regular file under `dir` (recursively) as `/`-separated relative paths, sorted.
-fn list_files(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), StoreError> {
-    for name in sorted_names(dir)? {
-        let path = dir.join(&name);
-        let rel = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}/{name}")
-        };
-        if path.is_dir() {
-            list_files(&path, &rel, out)?;
-        } else {
-            out.push(rel);
-        }
-    }
-    Ok(())
-}
-
-impl Pending {
-    /// The work directory: write outputs (and checkpoints) here.
-    pub fn dir(&self) -> &Path {
-        &self.work
-    }
-
-    /// Whether the work directory was left by an earlier, interrupted attempt.
-    pub fn resumed(&self) -> bool {
-        self.resumed
-    }
-
-    /// Publishes the work directory as the entry (see the module doc) and releases the lock.
-    pub fn publish(
-        self,
-        label: &str,
-        inputs: BTreeMap<String, String>,
-    ) -> Result<Manifest, StoreError> {
-        let marker = self.work.join(INCOMPLETE_MARKER);
-        fs::remove_file(&marker).map_err(io_err("remove", &marker))?;
-        let mut files = Vec::new();
-        list_files(&self.work, "", &mut files)?;
-        let mut outputs = Vec::with_capacity(files.len());
-        for rel in files.into_iter().filter(|f| f != MANIFEST_FILE) {
-            let path = self.work.join(&rel);
-            let bytes = fs::metadata(&path).map_err(io_err("stat", &path))?.len();
-            let blake3 = hash_file(&path)?.to_hex().to_string();
-            outputs.push(OutputFile {
-                path: rel,
-                bytes,
-                blake3,
-            });
-        }
-        let manifest = Manifest {
-            format: MANIFEST_VERSION,
-            kind: self.kind.clone(),
-            key: self.key.clone(),
-            label: label.to_string(),
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            inputs,
-            outputs,
-            started_unix: self
-                .started
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-            seconds: self.clock.elapsed().as_secs_f64(),
-        };
-        let text = serde_json::to_vec_pretty(&manifest).map_err(|source| StoreError::Manifest {
-            kind: self.kind.clone(),
-            key: self.key.clone(),
-            source,
-        })?;
-        // A plain write: the work directory is private until the rename below
-        // publishes it, and a crash before that leaves a directory without
-        // marker, which is started over. Not synced: the outputs it describes
-        // are not either, and a manifest a power cut damaged reads as corrupt,
-        // so the entry is recomputed.
-        let manifest_path = self.work.join(MANIFEST_FILE);
-        fs::write(&manifest_path, &text).map_err(io_err("write", &manifest_path))?;
-        if self.entry.exists() {
-            // Claim checked under the lock, so this is a corrupt entry, unless
-            // a process that ignores locks (another machine on a file system
-            // without them) published meanwhile: a valid entry is kept.
-            if let Some(existing) = self.existing_valid()? {
-                return Ok(existing);
-            }
-            move_to_trash(
-                &self.entry,
-                &self.trash,
-                &format!("{}-{}", self.kind, self.key),
-            )?;
-        }
-        if let Some(parent) = self.entry.parent() {
-            fs::create_dir_all(parent).map_err(io_err("create", parent))?;
-        }
-        if let Err(e) = fs::rename(&self.work, &self.entry) {
-            // A rename onto a directory published meanwhile fails: keep theirs.
-            if let Some(existing) = self.existing_valid()? {
-                return Ok(existing);
-            }
-            return Err(io_err("publish", &self.entry)(e));
-        }
-        Ok(manifest)
-    }
-
-    /// The manifest of a valid entry already published under this key, after
-    /// discarding this work directory; `None` when there is none.
-    fn existing_valid(&self) -> Result<Option<Manifest>, StoreError> {
-        match self.store.probe(&self.kind, &self.key, Check::Hashes)? {
-            Probe::Present(existing) => {
-                move_to_trash(
-                    &self.work,
-                    &self.trash,
-                    &format!("work-{}-{}", self.kind, self.key),
-                )?;
-                Ok(Some(existing))
-            }
-            Probe::Missing | Probe::Corrupt(_) => Ok(None),
-        }
     }
 }
 
