@@ -1,6 +1,7 @@
 //! Host copies of `NdArray` tensors for the model's CPU ops (the fused
-//! filter bank, the pooled convolution, the dense op), and host values back
-//! into tensors.
+//! filter bank, the pooled convolution, the dense op), host values back
+//! into tensors, and what the two arg-max ops' backward passes read and
+//! return ([`HostBackward`]).
 //!
 //! burn's `into_data` on a shared tensor (the autodiff graph keeps its
 //! inputs shared) walks it element by element through a dynamic-rank
@@ -15,6 +16,8 @@ use burn::tensor::{
     ops::{FloatTensor, IntTensor, IntTensorOps},
     read_sync, TensorData,
 };
+
+use super::OpGrads;
 
 /// `[batch, bands, frames]` of the input.
 #[derive(Debug, Clone, Copy)]
@@ -105,4 +108,67 @@ pub(crate) fn host_input(x: &NdArrayTensor) -> (Cow<'_, [f32]>, Dims) {
         frames: shape[2],
     };
     (x, dims)
+}
+
+/// Gradients `(dx?, dweight, dbias)` computed on the host.
+pub(crate) type HostGrads = (Option<Vec<f32>>, Vec<f32>, Vec<f32>);
+
+/// What the backward pass of an arg-max op (the fused filter bank, the
+/// pooled convolution) reads on the host: its input, weights, output,
+/// arg-max and upstream gradient, borrowed where the layout allows it.
+pub(crate) struct HostBackward<'a> {
+    /// The input, `[batch, bands, frames]`.
+    pub x: Cow<'a, [f32]>,
+    /// The input's dimensions.
+    pub dims: Dims,
+    /// The weights.
+    pub weight: Cow<'a, [f32]>,
+    /// The forward pass's output.
+    pub output: Cow<'a, [f32]>,
+    /// The forward pass's arg-max.
+    pub argmax: Cow<'a, [i64]>,
+    /// The upstream gradient (the output's shape).
+    pub grad: Cow<'a, [f32]>,
+}
+
+impl<'a> HostBackward<'a> {
+    /// Reads the backward pass's tensors.
+    pub(crate) fn read(
+        x: &'a NdArrayTensor,
+        weight: &'a NdArrayTensor,
+        output: &'a NdArrayTensor,
+        argmax: &'a NdArrayTensor,
+        grad: &'a NdArrayTensor,
+    ) -> Self {
+        let (x, dims) = host_input(x);
+        Self {
+            x,
+            dims,
+            weight: ndarray_f32_ref(weight).0,
+            output: ndarray_f32_ref(output).0,
+            argmax: ndarray_i64_ref(argmax),
+            grad: ndarray_f32_ref(grad).0,
+        }
+    }
+
+    /// Host gradients `(dx?, dweight, dbias)` as tensors of `B`: `dx` in the
+    /// input's shape, `dweight` in `weight_shape`, `dbias` one-dimensional.
+    pub(crate) fn upload<B: Backend>(
+        &self,
+        (dx, dweight, dbias): HostGrads,
+        weight_shape: &[usize],
+        device: &B::Device,
+    ) -> OpGrads<B> {
+        let Dims {
+            batch,
+            bands,
+            frames,
+        } = self.dims;
+        let bias_len = dbias.len();
+        OpGrads {
+            x: dx.map(|v| float_tensor::<B>(v, &[batch, bands, frames], device)),
+            weight: float_tensor::<B>(dweight, weight_shape, device),
+            bias: float_tensor::<B>(dbias, &[bias_len], device),
+        }
+    }
 }

@@ -58,11 +58,12 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     // same first maximum); the ops borrow their inputs; the dense op's
     // products skip zeroing their output; the pooled `dbias` sums filters in
     // parallel, each in the same order (same bits: a training's logits
-    // compared bit for bit before and after).
+    // compared bit for bit before and after). The two arg-max ops' NdArray
+    // backward passes read and upload through `model::host::HostBackward`.
     (
         "train",
         3,
-        "cd4ffcb1fa043171d154b876c74eff79b8c0f3ca78a9a5eca77ae9aa61a4efc7",
+        "9b8fa54a32bce5b2e127a6cb5b0b05c5ca15f4ca6f58c76d773b8857367dd572",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line

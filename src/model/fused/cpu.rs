@@ -29,7 +29,7 @@ use rayon::prelude::*;
 
 use super::{BankLayout, FilterBankBackend, OpGrads};
 use crate::model::host::{
-    float_tensor, host_input, int_tensor, ndarray_f32_ref, ndarray_i64_ref, Dims,
+    float_tensor, host_input, int_tensor, ndarray_f32_ref, Dims, HostBackward, HostGrads,
 };
 
 /// Filters per register block (they share every row load).
@@ -319,18 +319,10 @@ fn example_forward(
     }
 }
 
-/// Backward pass on host slices: `(dx?, dweight [taps], dbias [filters])`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn backward(
-    x: &[f32],
-    dims: Dims,
-    w: &[f32],
-    out: &[f32],
-    arg: &[i64],
-    grad: &[f32],
-    layout: &BankLayout,
-    need_dx: bool,
-) -> (Option<Vec<f32>>, Vec<f32>, Vec<f32>) {
+/// Backward pass on the host: `(dx?, dweight [taps], dbias [filters])`.
+pub(super) fn backward(host: &HostBackward<'_>, layout: &BankLayout, need_dx: bool) -> HostGrads {
+    let (x, dims, w) = (&*host.x, host.dims, &*host.weight);
+    let (out, arg, grad) = (&*host.output, &*host.argmax, &*host.grad);
     let (k, g) = (layout.filters(), layout.pooled_bands(dims.bands));
     let example = dims.bands * dims.frames;
     let active = |i: usize| out[i] > 0.0;
@@ -413,17 +405,8 @@ where
         need_dx: bool,
     ) -> OpGrads<Self> {
         let device = Self::float_device(&x);
-        let (x, dims) = host_input(&x);
-        let (w, _) = ndarray_f32_ref(&weight);
-        let (out, _) = ndarray_f32_ref(&output);
-        let (grad, _) = ndarray_f32_ref(&grad);
-        let arg = ndarray_i64_ref(&argmax);
-        let (dx, dw, db) = backward(&x, dims, &w, &out, &arg, &grad, layout, need_dx);
-        let float = |v, shape: &[usize]| float_tensor::<Self>(v, shape, &device);
-        OpGrads {
-            x: dx.map(|v| float(v, &[dims.batch, dims.bands, dims.frames])),
-            weight: float(dw, &[layout.taps()]),
-            bias: float(db, &[layout.filters()]),
-        }
+        let host = HostBackward::read(&x, &weight, &output, &argmax, &grad);
+        let grads = backward(&host, layout, need_dx);
+        host.upload::<Self>(grads, &[layout.taps()], &device)
     }
 }

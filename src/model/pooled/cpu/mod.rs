@@ -42,7 +42,7 @@ use self::pool::pool;
 use self::upstream::backward;
 use super::{OpGrads, PooledConvBackend, PooledLayout};
 use crate::model::host::{
-    float_tensor, host_input, int_tensor, ndarray_f32_ref, ndarray_i64_ref, Dims,
+    float_tensor, host_input, int_tensor, ndarray_f32_ref, Dims, HostBackward,
 };
 
 /// Forward pass: `(output, arg-max)`, both `[batch, count, pooled_rows, pooled_cols]`.
@@ -122,17 +122,12 @@ where
         need_dx: bool,
     ) -> OpGrads<Self> {
         let device = Self::float_device(&x);
-        let (x, dims) = host_input(&x);
-        let (w, _) = ndarray_f32_ref(&weight);
-        let (out, _) = ndarray_f32_ref(&output);
-        let (grad, _) = ndarray_f32_ref(&grad);
-        let arg = ndarray_i64_ref(&argmax);
-        let (dx, dw, db) = backward(&x, dims, &w, &out, &arg, &grad, layout, need_dx);
-        let float = |v, shape: &[usize]| float_tensor::<Self>(v, shape, &device);
-        OpGrads {
-            x: dx.map(|v| float(v, &[dims.batch, dims.bands, dims.frames])),
-            weight: float(dw, &[layout.count, 1, layout.height, layout.width]),
-            bias: float(db, &[layout.count]),
-        }
+        let host = HostBackward::read(&x, &weight, &output, &argmax, &grad);
+        let grads = backward(&host, layout, need_dx);
+        host.upload::<Self>(
+            grads,
+            &[layout.count, 1, layout.height, layout.width],
+            &device,
+        )
     }
 }

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use super::super::{PooledLayout, PooledShape};
 use super::examples_per_job;
 use super::patches::{patch_buffer, transposed_product, Patches};
-use crate::model::host::Dims;
+use crate::model::host::{Dims, HostBackward, HostGrads};
 
 /// The upstream gradient where the output is active, zero elsewhere. A
 /// mask, not a branch: whether an output is active is a coin toss, and the
@@ -204,17 +204,9 @@ impl Upstream<'_> {
 }
 
 /// Backward pass: `(dx?, dweight [count · taps], dbias [count])`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn backward(
-    x: &[f32],
-    dims: Dims,
-    w: &[f32],
-    out: &[f32],
-    arg: &[i64],
-    grad: &[f32],
-    layout: &PooledLayout,
-    need_dx: bool,
-) -> (Option<Vec<f32>>, Vec<f32>, Vec<f32>) {
+pub(super) fn backward(host: &HostBackward<'_>, layout: &PooledLayout, need_dx: bool) -> HostGrads {
+    let (x, dims, w) = (&*host.x, host.dims, &*host.weight);
+    let (out, arg, grad) = (&*host.output, &*host.argmax, &*host.grad);
     let s = layout.shape(dims.bands, dims.frames);
     let up = Upstream {
         x,
