@@ -51,11 +51,7 @@ pub(crate) fn float_tensor<B: Backend>(
 }
 
 /// Host `i64` values as an integer tensor of `B` (in its int element type).
-pub(crate) fn int_tensor<B: Backend>(
-    values: Vec<i64>,
-    shape: &[usize],
-    device: &B::Device,
-) -> IntTensor<B> {
+fn int_tensor<B: Backend>(values: Vec<i64>, shape: &[usize], device: &B::Device) -> IntTensor<B> {
     B::int_from_data(
         TensorData::new(values, shape.to_vec()).convert::<B::IntElem>(),
         device,
@@ -84,7 +80,7 @@ pub(crate) fn ndarray_f32_ref(t: &NdArrayTensor) -> (Cow<'_, [f32]>, Vec<usize>)
 /// An `NdArray` integer tensor as `i64` on the host; as
 /// [`ndarray_f32_ref`], borrowed when the layout allows it (a Black-box
 /// step's arg-max is 6.5 MB).
-pub(crate) fn ndarray_i64_ref(t: &NdArrayTensor) -> Cow<'_, [i64]> {
+fn ndarray_i64_ref(t: &NdArrayTensor) -> Cow<'_, [i64]> {
     if let NdArrayTensor::I64(storage) = t {
         if let Some(values) = storage.view().to_slice() {
             return Cow::Borrowed(values);
@@ -100,7 +96,7 @@ pub(crate) fn ndarray_i64_ref(t: &NdArrayTensor) -> Cow<'_, [i64]> {
 
 /// The input `[batch, bands, frames]` on the host (borrowed where it can
 /// be), with its dimensions.
-pub(crate) fn host_input(x: &NdArrayTensor) -> (Cow<'_, [f32]>, Dims) {
+fn host_input(x: &NdArrayTensor) -> (Cow<'_, [f32]>, Dims) {
     let (x, shape) = ndarray_f32_ref(x);
     let dims = Dims {
         batch: shape[0],
@@ -171,4 +167,24 @@ impl<'a> HostBackward<'a> {
             bias: float_tensor::<B>(dbias, &[bias_len], device),
         }
     }
+}
+
+/// An arg-max op's forward pass on the host: `compute` gets the input, its
+/// dimensions, the weights and the biases, and returns the output, the
+/// arg-max and their shape, which come back as tensors of `B`.
+pub(crate) fn forward_on_host<B: Backend>(
+    x: &NdArrayTensor,
+    weight: &NdArrayTensor,
+    bias: &NdArrayTensor,
+    device: &B::Device,
+    compute: impl FnOnce(&[f32], Dims, &[f32], &[f32]) -> (Vec<f32>, Vec<i64>, Vec<usize>),
+) -> (FloatTensor<B>, IntTensor<B>) {
+    let (x, dims) = host_input(x);
+    let (w, _) = ndarray_f32_ref(weight);
+    let (b, _) = ndarray_f32_ref(bias);
+    let (out, arg, shape) = compute(&x, dims, &w, &b);
+    (
+        float_tensor::<B>(out, &shape, device),
+        int_tensor::<B>(arg, &shape, device),
+    )
 }

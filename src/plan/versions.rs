@@ -59,11 +59,12 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     // products skip zeroing their output; the pooled `dbias` sums filters in
     // parallel, each in the same order (same bits: a training's logits
     // compared bit for bit before and after). The two arg-max ops' NdArray
-    // backward passes read and upload through `model::host::HostBackward`.
+    // passes read and upload through `model::host` (`forward_on_host`,
+    // `HostBackward`).
     (
         "train",
         3,
-        "9b8fa54a32bce5b2e127a6cb5b0b05c5ca15f4ca6f58c76d773b8857367dd572",
+        "7482b4d9140054d215900a31f85bf8f61ef9fc437cf793b8b1afeab4c435009c",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line

@@ -28,9 +28,7 @@ use burn::tensor::ops::{FloatTensor, FloatTensorOps, IntTensor};
 use rayon::prelude::*;
 
 use super::{BankLayout, FilterBankBackend, OpGrads};
-use crate::model::host::{
-    float_tensor, host_input, int_tensor, ndarray_f32_ref, Dims, HostBackward, HostGrads,
-};
+use crate::model::host::{forward_on_host, Dims, HostBackward, HostGrads};
 
 /// Filters per register block (they share every row load).
 pub(super) const BLOCK: usize = 5;
@@ -380,19 +378,15 @@ where
         layout: &BankLayout,
     ) -> (FloatTensor<Self>, IntTensor<Self>) {
         let device = Self::float_device(&x);
-        let (x, dims) = host_input(&x);
-        let (w, _) = ndarray_f32_ref(&weight);
-        let (b, _) = ndarray_f32_ref(&bias);
-        let (out, arg) = forward(&x, dims, &w, &b, layout);
-        let out_shape = [
-            dims.batch,
-            layout.filters(),
-            layout.pooled_bands(dims.bands),
-        ];
-        (
-            float_tensor::<Self>(out, &out_shape, &device),
-            int_tensor::<Self>(arg, &out_shape, &device),
-        )
+        forward_on_host::<Self>(&x, &weight, &bias, &device, |x, dims, w, b| {
+            let (out, arg) = forward(x, dims, w, b, layout);
+            let shape = vec![
+                dims.batch,
+                layout.filters(),
+                layout.pooled_bands(dims.bands),
+            ];
+            (out, arg, shape)
+        })
     }
 
     fn filter_bank_backward(

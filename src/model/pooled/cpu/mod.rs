@@ -41,9 +41,7 @@ use self::patches::{patch_buffer, product, Patches};
 use self::pool::pool;
 use self::upstream::backward;
 use super::{OpGrads, PooledConvBackend, PooledLayout};
-use crate::model::host::{
-    float_tensor, host_input, int_tensor, ndarray_f32_ref, Dims, HostBackward,
-};
+use crate::model::host::{forward_on_host, Dims, HostBackward};
 
 /// Forward pass: `(output, arg-max)`, both `[batch, count, pooled_rows, pooled_cols]`.
 fn forward(
@@ -100,16 +98,12 @@ where
         layout: &PooledLayout,
     ) -> (FloatTensor<Self>, IntTensor<Self>) {
         let device = Self::float_device(&x);
-        let (x, dims) = host_input(&x);
-        let (w, _) = ndarray_f32_ref(&weight);
-        let (b, _) = ndarray_f32_ref(&bias);
-        let (out, arg) = forward(&x, dims, &w, &b, layout);
-        let s = layout.shape(dims.bands, dims.frames);
-        let shape = [dims.batch, layout.count, s.pooled_rows, s.pooled_cols];
-        (
-            float_tensor::<Self>(out, &shape, &device),
-            int_tensor::<Self>(arg, &shape, &device),
-        )
+        forward_on_host::<Self>(&x, &weight, &bias, &device, |x, dims, w, b| {
+            let (out, arg) = forward(x, dims, w, b, layout);
+            let s = layout.shape(dims.bands, dims.frames);
+            let shape = vec![dims.batch, layout.count, s.pooled_rows, s.pooled_cols];
+            (out, arg, shape)
+        })
     }
 
     fn pooled_conv_backward(
