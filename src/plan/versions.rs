@@ -64,7 +64,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "train",
         3,
-        "7482b4d9140054d215900a31f85bf8f61ef9fc437cf793b8b1afeab4c435009c",
+        "2cf62404fd3e43586c1952fb02ed9675383530f1823c07238c58dc0b003002d1",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line

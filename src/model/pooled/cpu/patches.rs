@@ -66,7 +66,7 @@ impl<'a> Patches<'a> {
         s: &PooledShape,
         buffer: &'a mut [f32],
     ) -> Self {
-        if layout.width == 1 {
+        if reads_in_place(layout) {
             return Self {
                 data: x,
                 position_stride: 1,
@@ -88,9 +88,15 @@ impl<'a> Patches<'a> {
     }
 }
 
+/// Whether a filter's patches are the input itself read through strides
+/// (one frame wide), with no im2col buffer.
+fn reads_in_place(layout: &PooledLayout) -> bool {
+    layout.width == 1
+}
+
 /// The im2col buffer [`Patches::of`] needs (none for a one-frame-wide filter).
 pub(super) fn patch_buffer(layout: &PooledLayout, positions: usize) -> Vec<f32> {
-    let len = if layout.width == 1 {
+    let len = if reads_in_place(layout) {
         0
     } else {
         positions * layout.taps()
