@@ -25,19 +25,21 @@ reproduce profile="auto": build
         *) ./target/release/tempora reproduce --profile "{{profile}}" ;; \
     esac
 
-# Formatting, unit, integration and snapshot tests, CLI checks (what CI runs).
+# What CI runs (`.ci/run` calls it): formatting, clippy with warnings as
+# errors, then every unit, integration and snapshot test. Tests run on as many
+# threads as libtest finds cores; RUST_TEST_THREADS=N sets another number.
 test: build
     cargo fmt --check
-    cargo test --release --locked --lib --bins --tests --no-fail-fast -- --test-threads 2
+    cargo clippy --release --locked --all-targets -- -D warnings
+    cargo test --release --locked --lib --bins --tests --no-fail-fast
+
+# The same as `just test` (the name CI tools look for).
+ci: test
 
 # The code-version guard at work on a copy of the crate: a comment edit passes,
 # a changed constant fails naming `train` (a few minutes).
 code-change-demo:
     scripts/code-change-demo.sh
-
-# Lints, warnings as errors.
-lint:
-    cargo clippy --release --locked --all-targets -- -D warnings
 
 # Feature extraction speed: 698 x 30 s synthetic clips, cold and warm cache, vs librosa/essentia when importable.
 bench-features: build
@@ -48,8 +50,10 @@ bench-features: build
 
 # Fused filter-bank op alone (CPU, batch 50): forward GFLOP/s and share of the FMA
 # peak measured in the same run; `just bench-fused O-net` for one model.
+# TEMPORA_BENCH_PEAK_GFLOPS=N also prints the share of this CPU's nominal peak
+# (cores x GHz x flops per cycle).
 bench-fused model="":
-    TEMPORA_BENCH_PEAK_GFLOPS=157 cargo bench --locked --bench bench_fused -- {{model}}
+    cargo bench --locked --bench bench_fused -- {{model}}
 
 # Training-step speed (batch 50) of the Table 1 models, vs PyTorch when importable.
 bench-train:

@@ -1,7 +1,7 @@
 //! One function per fuzz target: feeds arbitrary bytes to one reader of outside
 //! input, exactly as tempora reads that input. The fuzz targets
 //! (`fuzz_targets/*.rs`) and the stable regression test
-//! (`tests/fuzz_regressions.rs`) both include this file, so a kept input is
+//! (`tests/suite/fuzz_regressions.rs`) both include this file, so a kept input is
 //! replayed through the same code that found it. Every function must return
 //! normally on every input: an `Err` from tempora is the expected answer to bad
 //! input, a panic is a bug.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the GPU check bundle: prebuilt, stripped binaries (tempora, the
-# CPU-vs-CUDA tests, the training benchmark) with the files they read and
+# integration tests, whose `cuda::` module holds the CPU-vs-CUDA checks, the training benchmark) with the files they read and
 # check.sh, in one folder that runs on a CUDA machine without Rust.
 #
 # Usage: scripts/gpu/bundle.sh [OUT]   (default target/gpu-check)
@@ -16,7 +16,7 @@ executable() {
 
 echo "building the release binary, the CUDA cross-checks and the training benchmark..."
 cargo build --release --locked
-tests=$(executable test --release --test cuda)
+tests=$(executable test --release --test suite)
 bench=$(executable bench --bench bench_train)
 [ -x "$tests" ] && [ -x "$bench" ] || { echo "error: cargo did not report the test and bench executables" >&2; exit 1; }
 

@@ -45,7 +45,7 @@ record() { # name status detail
 }
 
 echo; echo "== 1. CPU vs CUDA cross-checks"
-timeout "${GPU_CHECK_SECTION_TIMEOUT:-300}" ./bin/cuda-tests --test-threads 1 --nocapture 2>&1 | tee "$log/tests"
+timeout "${GPU_CHECK_SECTION_TIMEOUT:-300}" ./bin/cuda-tests cuda:: --test-threads 1 --nocapture 2>&1 | tee "$log/tests"
 tests_rc=${PIPESTATUS[0]}
 if grep -q 'SKIPPED: .*no CUDA device' "$log/tests"; then
     why=$(grep -m1 -o 'no CUDA device.*' "$log/tests")

@@ -33,7 +33,7 @@
 //! initial weights are drawn on the host ([`crate::model`]), the shuffle and
 //! the dropout seeds derive from the run's seed ([`fit`](mod@fit)), host-side
 //! scores are summed in chunk order, and the fused kernels reduce in a fixed
-//! order. `tests/train.rs` checks this with 1 and 2 threads.
+//! order. `tests/suite/train.rs` checks this with 1 and 2 threads.
 //!
 //! On CUDA: initial weights and shuffles are the same as on the CPU, but
 //! dropout masks come from the CUDA backend's own generator (different
