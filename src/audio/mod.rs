@@ -24,6 +24,7 @@ mod decode;
 pub mod limits;
 mod resample;
 mod wav;
+pub mod write;
 
 use std::path::{Path, PathBuf};
 

@@ -8,17 +8,16 @@
 //! Owns only the command-line surface; generation and listing live in
 //! `tempora::dataset`.
 
-use std::fs;
-use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
+use tempora::audio::write;
+use tempora::dataset::corpus_files::write_corpus;
 use tempora::dataset::synthetic::DEFAULT_SEED;
-use tempora::dataset::{DatasetSource, SyntheticClip, SyntheticSize, TrackSource};
+use tempora::dataset::{DatasetSource, SyntheticSize, TrackSource};
 
 /// Arguments of `tempora datasets`.
 #[derive(Debug, clap::Args)]
@@ -89,98 +88,38 @@ fn synth(args: SynthArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
     };
     let dataset = source.load()?;
-    for class in &dataset.classes {
-        let dir = args.out.join(class);
-        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let clips: Vec<&SyntheticClip> = dataset
-        .tracks
-        .iter()
-        .filter_map(|t| match &t.source {
-            TrackSource::Synthetic(clip) => Some(clip),
-            TrackSource::File(_) => None,
-        })
-        .collect();
     let started = Instant::now();
-    let bar = ProgressBar::new(clips.len() as u64);
+    let bar = ProgressBar::new(dataset.tracks.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} clips ({eta} left)")?
             .progress_chars("=> "),
     );
     bar.set_prefix(format!("writing {source}"));
-    let results: Vec<(String, anyhow::Result<f64>)> = clips
-        .par_iter()
-        .map(|clip| {
-            let path = args.out.join(format!("{}.wav", clip.id()));
-            let written = write_clip(clip, &path, args.format).map(|()| clip.seconds);
-            bar.inc(1);
-            (clip.id(), written)
-        })
-        .collect();
+    let format = match args.format {
+        WavFormat::Int16 => write::WavFormat::Int16,
+        WavFormat::Float32 => write::WavFormat::Float32,
+    };
+    let written = write_corpus(&dataset, &args.out, format, &|| bar.inc(1))
+        .with_context(|| format!("writing the corpus to {}", args.out.display()))?;
     bar.finish_and_clear();
-    let mut seconds = 0.0;
-    let mut failed = 0;
-    for (id, result) in results {
-        match result {
-            Ok(s) => seconds += s,
-            Err(err) => {
-                failed += 1;
-                eprintln!("{id}: {err:#}");
-            }
-        }
+    for (id, err) in &written.failed {
+        eprintln!("{id}: {err}");
     }
     let elapsed = started.elapsed().as_secs_f64();
     println!(
         "wrote {} clips ({:.1} min of audio) to {} in {elapsed:.1} s ({:.0}× real time); \
          load them back as the dataset folder:{}",
-        clips.len() - failed,
-        seconds / 60.0,
+        written.clips,
+        written.seconds / 60.0,
         args.out.display(),
-        seconds / elapsed.max(1e-9),
+        written.seconds / elapsed.max(1e-9),
         args.out.display(),
     );
-    if failed > 0 {
-        eprintln!("{failed} clip(s) could not be written");
+    if !written.failed.is_empty() {
+        eprintln!("{} clip(s) could not be written", written.failed.len());
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Generates one clip and writes it atomically (temp file in the target
-/// directory, then rename).
-fn write_clip(clip: &SyntheticClip, path: &Path, format: WavFormat) -> anyhow::Result<()> {
-    let audio = clip.generate();
-    let dir = path.parent().context("output path has no directory")?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    let (bits_per_sample, sample_format) = match format {
-        WavFormat::Int16 => (16, hound::SampleFormat::Int),
-        WavFormat::Float32 => (32, hound::SampleFormat::Float),
-    };
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: audio.sample_rate,
-        bits_per_sample,
-        sample_format,
-    };
-    {
-        let mut writer = hound::WavWriter::new(BufWriter::new(tmp.as_file_mut()), spec)?;
-        for &x in &audio.samples {
-            match format {
-                WavFormat::Int16 => writer.write_sample(to_i16(x))?,
-                WavFormat::Float32 => writer.write_sample(x)?,
-            }
-        }
-        writer.finalize()?;
-    }
-    tmp.persist(path)
-        .with_context(|| format!("cannot rename into {}", path.display()))?;
-    Ok(())
-}
-
-/// Full-scale conversion to 16-bit PCM, clamped to [-1, 1].
-fn to_i16(x: f32) -> i16 {
-    (x.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16
 }
 
 fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {

@@ -11,6 +11,7 @@
 
 pub mod ballroom;
 pub mod chunks;
+pub mod corpus_files;
 pub mod folder;
 pub mod folds;
 pub mod source;
