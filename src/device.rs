@@ -247,6 +247,11 @@ pub fn resolve(choice: DeviceChoice) -> Result<ComputeDevice, DeviceError> {
 }
 
 impl ComputeDevice {
+    /// Whether it is a GPU (training goes to the device queue, one at a time).
+    pub fn is_gpu(&self) -> bool {
+        matches!(self, Self::Cuda(_))
+    }
+
     /// The device in words, e.g. `CPU: AMD EPYC (2 threads)` or
     /// `CUDA cuda:0: NVIDIA H100 80GB HBM3`.
     pub fn describe(&self) -> String {

@@ -91,7 +91,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             // Each cause once: many errors quote the one they wrap.
-            let line = tempora::exec::runner::join_causes(err.chain().map(|c| c.to_string()));
+            let line = tempora::workspace::join_causes(err.chain().map(|c| c.to_string()));
             eprintln!("error: {line}");
             ExitCode::from(2)
         }

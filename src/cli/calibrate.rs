@@ -9,7 +9,7 @@ use anyhow::Context as _;
 
 use tempora::calibration;
 
-use super::plan::DEFAULT_CACHE;
+use super::args::DEFAULT_CACHE;
 
 /// Arguments of `tempora calibrate`.
 #[derive(Debug, clap::Args)]

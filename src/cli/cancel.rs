@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use tempora::workspace::slurm::{self, SlurmCommands};
 
-use super::plan::{workspace_and_target, SpecArgs};
+use super::args::SpecArgs;
 
 /// Arguments of `tempora cancel`.
 #[derive(Debug, clap::Args)]
@@ -17,8 +17,8 @@ pub struct CancelArgs {
 
 /// `tempora cancel`.
 pub fn run(args: CancelArgs) -> anyhow::Result<ExitCode> {
-    let (workspace, target) = workspace_and_target(&args.common)?;
-    let experiment = workspace.load(&target)?;
+    let workspace = args.common.workspace()?;
+    let experiment = workspace.load(&args.common.spec_target())?;
     let layout = workspace.store().layout();
     let jobs = slurm::cancel(
         &SlurmCommands,

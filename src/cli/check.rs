@@ -12,11 +12,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tempora::exec::store::Check;
-use tempora::plan::PlanOptions;
 use tempora::regression::{self, Current, Tolerance, MIN_MARGIN};
+use tempora::workspace::Check;
 
-use super::plan::{prepare, resolve_device, SpecArgs};
+use super::args::SpecArgs;
 
 /// Arguments of `tempora check`.
 #[derive(Debug, clap::Args)]
@@ -43,12 +42,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let baseline = regression::read_baseline(&args.baseline)
         .with_context(|| format!("reading the baseline {}", args.baseline.display()))?;
-    let device = resolve_device(args.common.target.device)?;
-    let opts = PlanOptions {
-        device: device.into(),
-        ..PlanOptions::default()
-    };
-    let (workspace, plan) = prepare(&args.common, opts, Check::Sizes)?;
+    let (workspace, plan, _device) = args.common.plan(Check::Sizes)?;
     let input = workspace
         .report_input(&plan)
         .context("reading the experiment's results from the cache")?;

@@ -1,8 +1,9 @@
 //! `tempora exec-task --plan FILE --task ID|KEY` (hidden): runs one task of a
 //! frozen plan in this process — the seam cluster jobs use. The task's key is
-//! derived anew from its inputs and must equal the frozen one; inputs are read
-//! from the cache (verified), the output is published atomically, and a valid
-//! entry another process published first is kept.
+//! derived anew from its inputs and must equal the frozen one; a task keyed
+//! for another device class than the one given is refused; inputs are read
+//! from the cache (verified), the output is published atomically, and a
+//! valid entry another process published first is kept.
 //!
 //! Prints one line: `computed|reused <id> <key>`. Exit codes: 0 done, 1 the
 //! task failed, 2 the plan or task could not be used.
@@ -11,13 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context as _;
+use tempora::device::DeviceChoice;
+use tempora::plan::{DeviceClass, FrozenPlan};
+use tempora::workspace::{ExecError, JobInfo, Observer, Outcome, Update, WorkspaceError};
 
-use tempora::exec::runner::{JobInfo, Observer, Outcome, Update};
-use tempora::plan::FrozenPlan;
-use tempora::workspace::{Workspace, WorkspaceError};
-
-use super::plan::{parse_device, resolve_device, DEFAULT_CACHE};
+use super::args::{open_workspace, parse_device, resolve_device, DEFAULT_CACHE};
 
 /// Arguments of `tempora exec-task`.
 #[derive(Debug, clap::Args)]
@@ -31,9 +30,10 @@ pub struct ExecTaskArgs {
     /// The cache directory the plan's inputs and outputs live in.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_CACHE)]
     pub cache: PathBuf,
-    /// Where training runs (the device class must be the one the plan was frozen for).
-    #[arg(long, value_name = "DEVICE", default_value = "auto", value_parser = parse_device)]
-    pub device: tempora::device::DeviceChoice,
+    /// Where training runs [default: the device class the plan was frozen
+    /// for: `cpu`, or `cuda` (device 0)]; another class is refused.
+    #[arg(long, value_name = "DEVICE", value_parser = parse_device)]
+    pub device: Option<DeviceChoice>,
 }
 
 /// Progress of the one task on stderr, a line per update.
@@ -46,16 +46,17 @@ impl Observer for Lines {
     fn update(&self, job: &JobInfo, u: &Update) {
         eprintln!("{} {}/{} {}", job.id, u.done, u.total, u.message);
     }
-    fn finished(&self, _: &JobInfo, _: &Result<Outcome, String>, _: f64) {}
-    fn skipped(&self, _: &JobInfo, _: &str) {}
 }
 
 /// `tempora exec-task`.
 pub fn run(args: ExecTaskArgs) -> anyhow::Result<ExitCode> {
     let frozen = FrozenPlan::load(&args.plan)?;
-    let device = resolve_device(args.device)?;
-    let workspace = Workspace::open(&args.cache)
-        .with_context(|| format!("opening the cache {}", args.cache.display()))?;
+    let choice = args.device.unwrap_or(match frozen.device {
+        DeviceClass::Cpu => DeviceChoice::Cpu,
+        DeviceClass::Cuda => DeviceChoice::Cuda(0),
+    });
+    let device = resolve_device(choice)?;
+    let workspace = open_workspace(&args.cache)?;
     match workspace.run_frozen_task(&frozen, &args.task, device, Arc::new(Lines)) {
         Ok((task, outcome)) => {
             let word = match outcome {
@@ -65,7 +66,7 @@ pub fn run(args: ExecTaskArgs) -> anyhow::Result<ExitCode> {
             println!("{word} {} {}", task.id, task.key);
             Ok(ExitCode::SUCCESS)
         }
-        Err(WorkspaceError::Task(e)) => {
+        Err(WorkspaceError::Exec(ExecError::Task(e))) => {
             eprintln!("error: task {}: {e}", args.task);
             Ok(ExitCode::from(1))
         }

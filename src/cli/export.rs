@@ -7,11 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use tempora::exec::store::Check;
 use tempora::package::{self, ExportRequest, FoldChoice};
-use tempora::plan::PlanOptions;
+use tempora::workspace::Check;
 
-use super::plan::{prepare, resolve_device, SpecArgs};
+use super::args::SpecArgs;
 
 /// Arguments of `tempora export`.
 #[derive(Debug, clap::Args)]
@@ -35,12 +34,7 @@ pub struct ExportArgs {
 
 /// Runs `tempora export`.
 pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let device = resolve_device(args.common.target.device)?;
-    let opts = PlanOptions {
-        device: device.into(),
-        ..PlanOptions::default()
-    };
-    let (workspace, plan) = prepare(&args.common, opts, Check::Sizes)?;
+    let (workspace, plan, _device) = args.common.plan(Check::Sizes)?;
     let request = ExportRequest {
         model: args.model.clone(),
         hop: args.hop,

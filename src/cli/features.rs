@@ -32,7 +32,7 @@ pub struct FeaturesArgs {
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
     /// Dataset form: the cache directory.
-    #[arg(long, value_name = "DIR", default_value = super::plan::DEFAULT_CACHE)]
+    #[arg(long, value_name = "DIR", default_value = super::args::DEFAULT_CACHE)]
     pub cache: PathBuf,
     /// Dataset form: worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]

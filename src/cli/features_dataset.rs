@@ -16,17 +16,17 @@ use rayon::prelude::*;
 
 use tempora::dataset::DatasetSource;
 use tempora::device::ComputeDevice;
-use tempora::exec::progress::Progress;
-use tempora::exec::runner::Mode;
 use tempora::features::FeatureConfig;
 use tempora::plan::TaskKind;
 use tempora::tasks::features::read_shape;
-use tempora::workspace::{LocalExecutor, Workspace};
+use tempora::workspace::{LocalExecutor, Mode, ProgressBars};
+
+use super::args::open_workspace;
 
 /// Arguments of `tempora features <DATASET>`.
 #[derive(Debug)]
 pub struct FeaturesDatasetArgs {
-    /// The dataset: `synthetic:tiny|small|full[:SEED]`, `ballroom:DIR`, `folder:DIR`.
+    /// The dataset: `synthetic:tiny|small|full[@seed]`, `ballroom:DIR`, `folder:DIR`.
     pub dataset: String,
     /// The cache directory.
     pub cache: PathBuf,
@@ -42,18 +42,12 @@ pub fn run(args: FeaturesDatasetArgs) -> anyhow::Result<ExitCode> {
         .parse()
         .context("reading the dataset argument")?;
     let dataset = source.load().context("listing the dataset")?;
-    let workspace = Workspace::open(&args.cache)
-        .with_context(|| format!("opening the cache {}", args.cache.display()))?;
+    let workspace = open_workspace(&args.cache)?;
     let plan = workspace.plan_features(dataset, &FeatureConfig::default())?;
     let hits = plan.graph.len() - plan.stale.len();
-    let executor = match args.jobs {
-        Some(jobs) => LocalExecutor {
-            jobs,
-            mode: Mode::Run,
-        },
-        None => LocalExecutor::all_cores(Mode::Run),
-    };
-    let progress = Arc::new(Progress::new(plan.stale.len() as u64, false));
+    let mut executor = LocalExecutor::all_cores(Mode::Run);
+    executor.jobs = args.jobs.unwrap_or(executor.jobs);
+    let progress = Arc::new(ProgressBars::new(false));
     let run = workspace.run_features(&plan, &executor, vec![progress.clone()])?;
     progress.finish();
     let failed = run.summary.failed;

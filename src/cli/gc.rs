@@ -9,10 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use tempora::workspace::slurm::{gc::collect_runs, SlurmCommands};
-use tempora::workspace::Workspace;
-
-use super::plan::DEFAULT_CACHE;
+use super::args::{open_workspace, DEFAULT_CACHE};
 
 /// Where specs are looked for when none is given.
 const DEFAULT_SPECS_DIR: &str = "experiments";
@@ -52,14 +49,11 @@ pub fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
         find_specs(Path::new(DEFAULT_SPECS_DIR), &mut specs)?;
         specs.sort();
     }
-    let workspace = Workspace::open(&args.cache)
-        .with_context(|| format!("opening the cache {}", args.cache.display()))?;
-    let runs = collect_runs(workspace.store().layout(), &SlurmCommands, args.dry_run)
-        .context("removing finished Slurm runs")?;
-    let keep = workspace
-        .referenced_keys(&specs)
-        .context("finding what the specs refer to (nothing was removed)")?;
-    let collected = workspace.collect_garbage(&keep, args.dry_run)?;
+    let workspace = open_workspace(&args.cache)?;
+    let report = workspace
+        .gc(&specs, args.dry_run)
+        .context("collecting garbage")?;
+    let (runs, collected) = (report.runs, report.entries);
     if args.dry_run {
         for entry in &collected.removed {
             println!("would remove {entry}");

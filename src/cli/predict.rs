@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tempora::device::DeviceChoice;
 use tempora::package::{self, Manifest, Package, Prediction};
 
-use super::plan::{parse_device, resolve_device};
+use super::args::{parse_device, resolve_device};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

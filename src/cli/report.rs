@@ -16,11 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
-use tempora::exec::store::Check;
-use tempora::plan::PlanOptions;
-use tempora::report::{self, ReportInput};
+use tempora::report::ReportInput;
+use tempora::workspace::Check;
 
-use super::plan::{prepare, resolve_device, SpecArgs, Target};
+use super::args::{SpecArgs, Target};
+use super::output::{note_full_command, write_and_print};
 
 /// Arguments of `tempora report`.
 #[derive(Debug, clap::Args)]
@@ -59,12 +59,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
                 profile: args.profile.clone(),
                 target: args.target.clone(),
             };
-            let device = resolve_device(args.target.device)?;
-            let opts = PlanOptions {
-                device: device.into(),
-                ..PlanOptions::default()
-            };
-            let (workspace, plan) = prepare(&common, opts, Check::Sizes)?;
+            let (workspace, plan, _device) = common.plan(Check::Sizes)?;
             let mut input = workspace
                 .report_input(&plan)
                 .context("reading the experiment's results from the cache")?;
@@ -91,43 +86,4 @@ fn read_input_file(path: &Path) -> anyhow::Result<ReportInput> {
             path.display()
         )
     })
-}
-
-/// Adds to the notes of a profile's report the command that runs the
-/// experiment in full (the spec as given on this command line, no profile).
-pub fn note_full_command(input: &mut ReportInput, common: &SpecArgs) {
-    if common.profile.is_none() {
-        return;
-    }
-    let data = common
-        .target
-        .data
-        .as_ref()
-        .map(|d| format!(" --data {d}"))
-        .unwrap_or_default();
-    let spec = common.spec.display();
-    input.notes.push(format!(
-        "Run this experiment in full with `tempora run {spec}{data}` (`tempora plan {spec}` \
-         first says what it costs)."
-    ));
-}
-
-/// Writes the report of `input` to `out` (replacing any previous one as a
-/// whole), then prints the table, the files written and the plots left out.
-pub fn write_and_print(input: &ReportInput, out: &Path, print: bool) -> anyhow::Result<()> {
-    let summary = report::write_report(input, out)
-        .with_context(|| format!("writing the report to {}", out.display()))?;
-    if print {
-        println!("{}", summary.text);
-        println!(
-            "wrote {} ({} files: {})",
-            summary.dir.display(),
-            summary.files.len(),
-            summary.files.join(", ")
-        );
-        for skipped in &summary.skipped_plots {
-            println!("plot left out: {skipped}");
-        }
-    }
-    Ok(())
 }

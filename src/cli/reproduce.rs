@@ -11,22 +11,21 @@
 //!   copy, else the spec's dataset (the embedded synthetic corpus).
 //!
 //! Exit codes as `tempora run`: 0 when everything ran, 1 when some tasks
-//! failed (the report then shows what finished), 2 on errors before running.
+//! failed (the report then shows what finished), 2 on errors before running,
+//! 128 + N when signal N stopped it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
-use tempora::calibration::{self, Calibration};
 use tempora::dataset::source::BALLROOM_ENV;
-use tempora::device::{self, ComputeDevice};
-use tempora::exec::store::Check;
-use tempora::plan::estimate::{human_seconds, training_seconds_to_run};
-use tempora::plan::PlanOptions;
+use tempora::device::ComputeDevice;
+use tempora::plan::estimate::human_seconds;
+use tempora::workspace::{Mode, Observer, ProgressBars, ReportWhen, RunRequest, Workspace};
 
-use super::plan::{prepare, SpecArgs, Target};
-use super::report::{note_full_command, write_and_print};
-use super::run::{execute, RunArgs};
+use super::args::{resolve_device, ExecutorArgs, SpecArgs, Target};
+use super::{interrupt, output};
 
 /// The profile `--profile auto` picks on a CPU.
 pub const CPU_PROFILE: &str = "quick";
@@ -61,7 +60,7 @@ pub struct ReproduceArgs {
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     #[command(flatten)]
-    pub executor: super::executor::ExecutorArgs,
+    pub executor: ExecutorArgs,
     /// Directory that holds one report directory per experiment.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub reports_dir: PathBuf,
@@ -69,7 +68,7 @@ pub struct ReproduceArgs {
 
 /// Runs `tempora reproduce`.
 pub fn run(args: ReproduceArgs) -> anyhow::Result<ExitCode> {
-    let device = device::resolve(args.target.device)?;
+    let device = resolve_device(args.target.device)?;
     let data = args.target.data.clone().or_else(|| {
         std::env::var_os(BALLROOM_ENV)
             .filter(|p| !p.is_empty())
@@ -82,73 +81,73 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<ExitCode> {
     };
     let common = SpecArgs {
         spec: args.spec.clone(),
-        profile: profile.clone(),
+        profile,
         target: Target {
             data: data.clone(),
             ..args.target.clone()
         },
     };
-    println!("{}", first_line(&args, &common, device)?);
+    let workspace = common.workspace()?;
+    println!("{}", first_line(&args, &common, &workspace, device)?);
     if let Some(data) = &data {
         println!("data: {data} (from --data or {BALLROOM_ENV})");
     }
-    let run_args = RunArgs {
-        common: common.clone(),
+    let interrupt = interrupt::install(args.executor.executor.stop_note())?;
+    let executor = args
+        .executor
+        .executor(args.jobs, Mode::Run, interrupt.stop())?;
+    let progress = Arc::new(ProgressBars::new(false));
+    let observers: Vec<Arc<dyn Observer>> = vec![progress.clone()];
+    let print_plan = |plan: &tempora::plan::Plan| eprintln!("{}", output::plan_header(plan));
+    let request = RunRequest {
+        device,
         only: Vec::new(),
         folds: None,
-        jobs: args.jobs,
+        executor: executor.as_ref(),
+        observers,
         dry_run: false,
-        reports_dir: args.reports_dir.clone(),
-        executor: args.executor.clone(),
+        report: ReportWhen::Always,
+        on_planned: &print_plan,
     };
-    let outcome = execute(&run_args, device)?;
-    if outcome.detached {
-        return Ok(outcome.code);
+    let outcome = workspace
+        .run_experiment(&common.spec_target(), request)
+        .with_context(|| format!("running {}", common.spec.display()))?;
+    progress.finish();
+    if let Some(detached) = &outcome.detached {
+        eprintln!("{}", output::detached(detached, &common));
+        return Ok(ExitCode::SUCCESS);
     }
-    let mut input = match outcome.report {
-        Some(input) => input,
-        // Nothing ran: the plan's freshness is still true.
-        None if outcome.ran == 0 && outcome.failed == 0 => {
-            outcome.workspace.report_input(&outcome.plan)?
+    if let Some(run) = &outcome.run {
+        if let Some(line) = output::run_line(run, false) {
+            eprintln!("{line}");
         }
-        // Some tasks failed: report what finished, judged anew.
-        None => {
-            let opts = PlanOptions {
-                device: device.into(),
-                ..PlanOptions::default()
-            };
-            let (workspace, plan) = prepare(&common, opts, Check::Sizes)?;
-            workspace.report_input(&plan)?
+        if let Some((message, code)) =
+            interrupt.ending(&run.summary.stopped, run.summary.not_started)
+        {
+            eprintln!("{message}");
+            return Ok(code);
         }
-    };
-    note_full_command(&mut input, &common);
-    let dir = args.reports_dir.join(&input.experiment);
-    write_and_print(&input, &dir, true)?;
-    if outcome.failed > 0 {
+    }
+    let failed = outcome.failed();
+    if let Some(mut input) = outcome.report {
+        output::note_full_command(&mut input, &common);
+        let dir = args.reports_dir.join(&input.experiment);
+        output::write_and_print(&input, &dir, true)?;
+    }
+    if failed > 0 {
         eprintln!(
-            "{} tasks failed (see the log above); the report shows what finished. Rerun to retry.",
-            outcome.failed
+            "{failed} tasks failed (see the log above); the report shows what finished. Rerun to retry."
         );
+        return Ok(ExitCode::from(1));
     }
-    Ok(outcome.code)
-}
-
-/// Measures and caches the CPU's rate when no calibration is cached yet
-/// (what `tempora calibrate` does; a fraction of a second), so the first line
-/// can quote the paper protocol's cost. A failure only loses the estimate.
-fn calibrate_once(cache: &std::path::Path, device: ComputeDevice) {
-    if device != ComputeDevice::Cpu || matches!(Calibration::load(cache, device), Ok(Some(_))) {
-        return;
-    }
-    if let Err(e) = calibration::measure_cpu().save(cache) {
-        eprintln!("reproduce: cannot cache the CPU calibration: {e}");
-    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Says which protocol, on which device, and why.
 fn first_line(
     args: &ReproduceArgs,
     common: &SpecArgs,
+    workspace: &Workspace,
     device: ComputeDevice,
 ) -> anyhow::Result<String> {
     let on = match device {
@@ -162,15 +161,11 @@ fn first_line(
                 profile: None,
                 ..common.clone()
             };
-            let opts = PlanOptions {
-                device: device.into(),
-                ..PlanOptions::default()
-            };
-            let (workspace, plan) = prepare(&paper, opts, Check::Sizes)
+            let seconds = workspace
+                .training_estimate(&paper.spec_target(), device)
                 .context("estimating the paper protocol's cost")?;
-            calibrate_once(workspace.store().root(), device);
-            let cost = match training_seconds_to_run(&plan, workspace.store(), device) {
-                Some((seconds, _)) => format!("≈ {} of training here", human_seconds(seconds)),
+            let cost = match seconds {
+                Some(seconds) => format!("≈ {} of training here", human_seconds(seconds)),
                 None => "an unknown time here (`tempora calibrate` measures this CPU)".to_owned(),
             };
             format!(

@@ -4,17 +4,17 @@
 //!
 //! Exit codes: 0 every task done, 1 some task failed (its error is in its
 //! event file and on stderr), 2 the run directory or device cannot be used,
-//! 75 stopped on the time-limit warning (the batch script requeues).
+//! 75 stopped on the time-limit warning (the batch script requeues); the
+//! worker only reports which, and this command returns the code.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use tempora::workspace::slurm::{worker, RunDir};
-use tempora::workspace::Workspace;
+use tempora::workspace::slurm::{script::REQUEUE_EXIT, worker, RunDir};
 
-use super::plan::parse_device;
+use super::args::{open_workspace, parse_device};
 
 /// Arguments of `tempora slurm-worker`.
 #[derive(Debug, clap::Args)]
@@ -40,10 +40,9 @@ pub struct SlurmWorkerArgs {
 pub fn run(args: SlurmWorkerArgs) -> anyhow::Result<ExitCode> {
     let device = tempora::device::resolve(args.device)
         .context("this node cannot run the device class the run was planned for")?;
-    let workspace = Workspace::open(&args.cache)
-        .with_context(|| format!("opening the cache {}", args.cache.display()))?;
+    let workspace = open_workspace(&args.cache)?;
     let run = RunDir { path: args.run };
-    let report = worker::run_element(&workspace, &run, &args.array, args.element, device)?;
+    let report = worker::run_element(workspace.store(), &run, &args.array, args.element, device)?;
     for (id, error) in &report.failed {
         eprintln!("error: task {id}: {error}");
     }
@@ -54,6 +53,9 @@ pub fn run(args: SlurmWorkerArgs) -> anyhow::Result<ExitCode> {
         report.done,
         report.failed.len()
     );
+    if report.requeue {
+        return Ok(ExitCode::from(REQUEUE_EXIT));
+    }
     Ok(if report.failed.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use tempora::exec::store::Check;
-use tempora::plan::{Freshness, Locator, PlanOptions, StaleReason, TaskKind};
+use tempora::plan::{Freshness, Locator, StaleReason, TaskKind};
+use tempora::workspace::Check;
 
-use super::plan::{prepare, resolve_device, SpecArgs};
+use super::args::SpecArgs;
 
 /// Arguments of `tempora status`.
 #[derive(Debug, clap::Args)]
@@ -53,18 +53,13 @@ fn header(first: &str) -> String {
 
 /// `tempora status`.
 pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let device = resolve_device(args.common.target.device)?;
-    let opts = PlanOptions {
-        device: device.into(),
-        ..PlanOptions::default()
-    };
-    let (_workspace, plan) = prepare(&args.common, opts, Check::Sizes)?;
+    let (workspace, plan, _device) = args.common.plan(Check::Sizes)?;
     let mut kinds: BTreeMap<TaskKind, Counts> = BTreeMap::new();
     let mut models: BTreeMap<usize, Counts> = BTreeMap::new();
     for task in plan.graph.tasks() {
         let freshness = plan.freshness.get(&task.id);
-        kinds.entry(task.kind).or_default().add(freshness);
-        if let (TaskKind::Train, Locator::Model(m)) = (task.kind, &task.locator) {
+        kinds.entry(task.kind()).or_default().add(freshness);
+        if let (TaskKind::Train, Locator::Model(m)) = (task.kind(), &task.locator) {
             models.entry(*m).or_default().add(freshness);
         }
     }
@@ -80,8 +75,12 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
             out.push_str(&counts.row(&model.name));
         }
     }
-    if let Some(line) = super::executor::queue_line(&_workspace, &plan) {
-        out.push_str(&format!("\n{line}\n"));
+    match workspace.slurm_queue(&plan) {
+        Ok(Some((pending, running))) => out.push_str(&format!(
+            "\nslurm: {pending} element(s) queued, {running} running\n"
+        )),
+        Ok(None) => {}
+        Err(e) => out.push_str(&format!("\nslurm: cannot read the queue: {e}\n")),
     }
     print!("{out}");
     Ok(ExitCode::SUCCESS)

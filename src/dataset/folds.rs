@@ -25,9 +25,6 @@ use rand_chacha::ChaCha8Rng;
 
 use super::FoldSplit;
 
-/// The reference protocol's fold count (10-fold cross-validation, 80/10/10).
-pub const REFERENCE_FOLDS: usize = 10;
-
 /// The reference implementation's shuffle seed.
 pub const REFERENCE_SEED: u64 = 11;
 

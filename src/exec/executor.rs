@@ -1,20 +1,21 @@
-//! Executors: what runs the stale tasks of a plan. The [`LocalExecutor`]
-//! runs them in this process (CPU worker threads and a device queue, see
-//! [`crate::exec::runner`]); a cluster executor hands them to a scheduler
-//! as frozen-plan tasks. Each executor reports through the same
-//! [`Observer`] events, and every task ends in the same store protocol
-//! ([`crate::tasks::run_task`]), so results do not depend on the executor.
+//! Executors: what runs the stale tasks of a plan. The
+//! [`LocalExecutor`](super::local::LocalExecutor) runs them in this process
+//! (CPU worker threads and a device queue, see [`super::runner`]); the
+//! [`SlurmExecutor`](super::slurm::SlurmExecutor) hands them to Slurm as
+//! frozen-plan tasks. Each executor reports through the same [`Observer`]
+//! events, and every task ends in the same store protocol
+//! ([`crate::tasks::run_task`], which also refuses a task keyed for another
+//! device class), so results do not depend on the executor.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Instant;
 
-use crate::device::ComputeDevice;
-use crate::exec::queue::DependencyQueue;
-use crate::exec::runner::{Job, JobInfo, Mode, Observer, Resource, Runner, Summary};
-use crate::plan::{Task, TaskId};
+use crate::plan::{FrozenPlan, Task, TaskGraph, TaskId};
 use crate::tasks::{self, Context};
 
-use super::WorkspaceError;
+use super::runner::{JobContext, JobInfo, Observer, Outcome, Resource, StopFlag, Summary};
+use super::ExecError;
 
 /// The tasks one run must compute, with what computing them needs.
 #[derive(Debug, Clone)]
@@ -33,6 +34,27 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// The stale tasks of `graph` over `context`, with their done upstream.
+    pub fn of_stale(
+        experiment: &str,
+        profile: Option<String>,
+        context: Context,
+        graph: &TaskGraph,
+        stale: &BTreeSet<TaskId>,
+    ) -> Self {
+        Self {
+            experiment: experiment.to_string(),
+            profile,
+            context: Arc::new(context),
+            tasks: graph
+                .tasks()
+                .filter(|t| stale.contains(&t.id))
+                .cloned()
+                .collect(),
+            upstream: upstream(graph, stale),
+        }
+    }
+
     /// The ids of the batch's tasks.
     pub fn ids(&self) -> BTreeSet<TaskId> {
         self.tasks.iter().map(|t| t.id.clone()).collect()
@@ -43,72 +65,47 @@ impl Batch {
 pub trait Executor {
     /// Runs every task of `batch` after its dependencies within the batch; a
     /// failed task's dependents are skipped, independent tasks go on.
-    fn execute(
-        &self,
-        batch: &Batch,
-        observer: Arc<dyn Observer>,
-    ) -> Result<Summary, WorkspaceError>;
+    fn execute(&self, batch: &Batch, observer: Arc<dyn Observer>) -> Result<Summary, ExecError>;
 }
 
-/// Runs tasks in this process: `jobs` CPU worker threads and one device queue.
-#[derive(Debug, Clone, Copy)]
-pub struct LocalExecutor {
-    /// CPU worker threads.
-    pub jobs: usize,
-    /// Run, or only report what would run.
-    pub mode: Mode,
-}
-
-impl LocalExecutor {
-    /// One worker per available core.
-    pub fn all_cores(mode: Mode) -> Self {
-        Self {
-            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            mode,
-        }
+/// Where a task runs: training on the device queue when the device is a GPU.
+pub fn resource(task: &Task, context: &Context) -> Resource {
+    if task.wants_gpu() && context.device.is_gpu() {
+        Resource::Gpu
+    } else {
+        Resource::Cpu
     }
 }
 
-impl Executor for LocalExecutor {
-    fn execute(
-        &self,
-        batch: &Batch,
-        observer: Arc<dyn Observer>,
-    ) -> Result<Summary, WorkspaceError> {
-        let ids = batch.ids();
-        let mut queue = DependencyQueue::new();
-        for task in &batch.tasks {
-            let resource = match (task.wants_gpu(), batch.context.device) {
-                (true, ComputeDevice::Cuda(_)) => Resource::Gpu,
-                _ => Resource::Cpu,
-            };
-            let info = JobInfo {
-                id: task.id.0.clone(),
-                label: task.id.0.clone(),
-                resource,
-            };
-            let (owned, ctx) = (task.clone(), batch.context.clone());
-            let job = Job {
-                info,
-                work: Box::new(move |job| Ok(tasks::run_task(&ctx, &owned, job)?)),
-            };
-            let deps = task
-                .deps
-                .iter()
-                .filter(|d| ids.contains(&d.id))
-                .map(|d| d.id.0.clone());
-            queue.insert(task.id.0.clone(), job, deps)?;
-        }
-        let runner = Runner {
-            jobs: self.jobs,
-            mode: self.mode,
-        };
-        Ok(runner.run(queue, observer)?)
-    }
+/// Runs one task of a frozen plan, by id or key, in this process: the key is
+/// derived anew and must match, inputs are read from the cache (verified),
+/// the output is published atomically (a valid entry published first by
+/// another process is kept). `stop` lets a training return at its next
+/// epoch boundary.
+pub fn run_frozen_task(
+    context: &Context,
+    frozen: &FrozenPlan,
+    selector: &str,
+    observer: Arc<dyn Observer>,
+    stop: StopFlag,
+) -> Result<(Task, Outcome), ExecError> {
+    let task = frozen.task(selector)?;
+    let info = JobInfo {
+        id: task.id.0.clone(),
+        label: task.id.0.clone(),
+        resource: resource(&task, context),
+    };
+    observer.started(&info);
+    let clock = Instant::now();
+    let job = JobContext::new(info.clone(), observer.clone(), stop);
+    let result = tasks::run_task(context, &task, &job);
+    let shown = result.as_ref().map(|o| *o).map_err(|e| e.to_string());
+    observer.finished(&info, &shown, clock.elapsed().as_secs_f64());
+    Ok((task, result?))
 }
 
 /// The tasks outside `stale` that tasks in `stale` depend on directly.
-pub(crate) fn upstream(graph: &crate::plan::TaskGraph, stale: &BTreeSet<TaskId>) -> Vec<Task> {
+fn upstream(graph: &TaskGraph, stale: &BTreeSet<TaskId>) -> Vec<Task> {
     let needed: BTreeSet<&TaskId> = graph
         .tasks()
         .filter(|t| stale.contains(&t.id))

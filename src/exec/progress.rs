@@ -26,22 +26,23 @@ fn style(template: &str) -> ProgressStyle {
 }
 
 /// Progress display for one run; an [`Observer`].
-pub struct Progress {
+pub struct ProgressBars {
     multi: MultiProgress,
     overall: ProgressBar,
     lines: Mutex<BTreeMap<String, ProgressBar>>,
 }
 
-impl Progress {
-    /// A display for `total` jobs, drawn on stderr (or nowhere when `hidden`).
-    pub fn new(total: u64, hidden: bool) -> Self {
+impl ProgressBars {
+    /// A display drawn on stderr (or nowhere when `hidden`); its overall bar
+    /// counts the jobs the run announces ([`Observer::planned`]).
+    pub fn new(hidden: bool) -> Self {
         let target = if hidden {
             ProgressDrawTarget::hidden()
         } else {
             ProgressDrawTarget::stderr()
         };
         let multi = MultiProgress::with_draw_target(target);
-        let overall = multi.add(ProgressBar::new(total).with_style(style(OVERALL_TEMPLATE)));
+        let overall = multi.add(ProgressBar::new(0).with_style(style(OVERALL_TEMPLATE)));
         Self {
             multi,
             overall,
@@ -69,7 +70,11 @@ impl Progress {
     }
 }
 
-impl Observer for Progress {
+impl Observer for ProgressBars {
+    fn planned(&self, jobs: usize) {
+        self.overall.set_length(jobs as u64);
+    }
+
     fn started(&self, job: &JobInfo) {
         let line = self.multi.add(
             ProgressBar::new(1)

@@ -113,6 +113,11 @@ impl<K: Ord + Clone + std::fmt::Debug, V> DependencyQueue<K, V> {
         }
     }
 
+    /// Nodes not yet dequeued (waiting for dependencies or ready).
+    pub fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
     /// Removes and returns the smallest ready node (all dependencies finished).
     pub fn dequeue(&mut self) -> Option<(K, V)> {
         let key = self

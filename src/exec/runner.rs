@@ -13,8 +13,16 @@
 //! The runner never looks at what a job computes: a job is an id, a label, the
 //! [`Resource`] it needs and a closure. A dry run is the same path with
 //! [`Mode::DryRun`], which reports every job in order and calls no closure.
+//!
+//! Stopping is cooperative: whoever wants the run to stop (a signal handler,
+//! a time-limit warning) sets a [`StopFlag`]. The runner then starts no new
+//! job, and a running job that checks the flag ([`JobContext::stop_requested`];
+//! training does at each epoch boundary, after its checkpoint) returns early.
+//! The run returns normally with those jobs in [`Summary::stopped`]; no
+//! thread exits the process.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -76,22 +84,57 @@ pub struct Update {
     pub message: String,
 }
 
-/// Receives the runner's events. Called from worker threads.
+/// Receives the runner's events. Called from worker threads. Every method
+/// does nothing unless an observer overrides it.
 pub trait Observer: Send + Sync {
+    /// A run of `jobs` jobs is about to start.
+    fn planned(&self, _jobs: usize) {}
     /// A job's closure is about to be called.
-    fn started(&self, job: &JobInfo);
+    fn started(&self, _job: &JobInfo) {}
     /// A running job reported progress.
-    fn update(&self, job: &JobInfo, update: &Update);
+    fn update(&self, _job: &JobInfo, _update: &Update) {}
     /// A job ended (`Err` holds the error, rendered with its causes).
-    fn finished(&self, job: &JobInfo, result: &Result<Outcome, String>, seconds: f64);
+    fn finished(&self, _job: &JobInfo, _result: &Result<Outcome, String>, _seconds: f64) {}
     /// A job will not run because `failed` (one of its dependencies) failed.
-    fn skipped(&self, job: &JobInfo, failed: &str);
+    fn skipped(&self, _job: &JobInfo, _failed: &str) {}
+}
+
+/// A request to stop a run, shared between whoever asks (a signal handler)
+/// and the runner and jobs that honour it. Cloning shares the flag.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    /// A flag nobody has set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the run to stop (no new job starts; running jobs that check
+    /// return at their next safe point).
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn is_requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// The flag itself, for a signal handler to set
+    /// (`signal_hook::flag::register`).
+    pub fn shared(&self) -> Arc<AtomicBool> {
+        self.0.clone()
+    }
 }
 
 /// Forwards every event to several observers (progress display and run log).
 pub struct Tee(pub Vec<Arc<dyn Observer>>);
 
 impl Observer for Tee {
+    fn planned(&self, jobs: usize) {
+        self.0.iter().for_each(|o| o.planned(jobs));
+    }
     fn started(&self, job: &JobInfo) {
         self.0.iter().for_each(|o| o.started(job));
     }
@@ -110,13 +153,26 @@ impl Observer for Tee {
 pub struct JobContext {
     info: JobInfo,
     observer: Arc<dyn Observer>,
+    stop: StopFlag,
 }
 
 impl JobContext {
     /// The context of a job run outside a [`Runner`] (e.g. one task of a
-    /// frozen plan in its own process), reporting to `observer`.
-    pub fn new(info: JobInfo, observer: Arc<dyn Observer>) -> Self {
-        Self { info, observer }
+    /// frozen plan in its own process), reporting to `observer` and
+    /// honouring `stop`.
+    pub fn new(info: JobInfo, observer: Arc<dyn Observer>, stop: StopFlag) -> Self {
+        Self {
+            info,
+            observer,
+            stop,
+        }
+    }
+
+    /// Whether the run was asked to stop: a long job returns at its next safe
+    /// point (training: after the epoch's checkpoint), so that it resumes
+    /// from there.
+    pub fn stop_requested(&self) -> bool {
+        self.stop.is_requested()
     }
 
     /// The job being run.
@@ -152,6 +208,11 @@ pub struct Summary {
     pub failed: Vec<(String, String)>,
     /// Jobs not run because a dependency failed.
     pub skipped: usize,
+    /// Jobs that ended unfinished because a stop was asked for (their work
+    /// resumes from its last checkpoint), by id.
+    pub stopped: Vec<String>,
+    /// Jobs never started because a stop was asked for.
+    pub not_started: usize,
 }
 
 /// Why a run could not start.
@@ -171,16 +232,35 @@ pub enum RunnerError {
 }
 
 /// Runs a [`DependencyQueue`] of jobs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Runner {
     /// CPU worker threads (`--jobs`).
     pub jobs: usize,
     /// Run or dry run.
     pub mode: Mode,
+    /// Set to stop: no new job starts, running jobs return at their next
+    /// safe point.
+    pub stop: StopFlag,
 }
 
-/// A finished job, sent back to the scheduling loop: its id and result.
-type Done = (String, Result<Outcome, String>);
+/// How a job handed to a worker ended.
+enum JobEnd {
+    /// Its closure ran (or a dry run reported it).
+    Ran(Result<Outcome, String>),
+    /// A stop was asked for before a worker picked it up: never started.
+    NotStarted,
+}
+
+/// A finished job, sent back to the scheduling loop: its id and end.
+type Done = (String, JobEnd);
+
+/// Runs `job` unless a stop was asked for while it waited for a worker.
+fn start(job: Job, mode: Mode, observer: &Arc<dyn Observer>, stop: &StopFlag) -> JobEnd {
+    if stop.is_requested() {
+        return JobEnd::NotStarted;
+    }
+    JobEnd::Ran(execute(job, mode, observer, stop))
+}
 
 fn render(err: &WorkError) -> String {
     let mut causes = vec![err.to_string()];
@@ -209,13 +289,15 @@ pub fn join_causes(causes: impl IntoIterator<Item = String>) -> String {
     line
 }
 
-fn execute(job: Job, mode: Mode, observer: &Arc<dyn Observer>) -> Result<Outcome, String> {
+fn execute(
+    job: Job,
+    mode: Mode,
+    observer: &Arc<dyn Observer>,
+    stop: &StopFlag,
+) -> Result<Outcome, String> {
     let clock = Instant::now();
     observer.started(&job.info);
-    let ctx = JobContext {
-        info: job.info.clone(),
-        observer: observer.clone(),
-    };
+    let ctx = JobContext::new(job.info.clone(), observer.clone(), stop.clone());
     let result = match mode {
         Mode::DryRun => Ok(Outcome::DryRun),
         Mode::Run => match catch_unwind(AssertUnwindSafe(|| (job.work)(&ctx))) {
@@ -250,14 +332,15 @@ impl Runner {
         let mut cpu_threads = Vec::with_capacity(threads);
         for i in 0..threads {
             let (done_tx, observer, cpu_rx) = (done_tx.clone(), observer.clone(), cpu_rx.clone());
+            let stop = self.stop.clone();
             let worker = std::thread::Builder::new()
                 .name(format!("tempora-cpu-{i}"))
                 .spawn(move || loop {
                     // The receiver lock is held only while waiting for the next job.
                     let next = cpu_rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
                     let Ok((id, job)) = next else { break };
-                    let result = execute(job, mode, &observer);
-                    if done_tx.send((id, result)).is_err() {
+                    let end = start(job, mode, &observer, &stop);
+                    if done_tx.send((id, end)).is_err() {
                         break;
                     }
                 })
@@ -267,10 +350,11 @@ impl Runner {
         let (gpu_tx, gpu_rx) = mpsc::channel::<(String, Job)>();
         let gpu_thread = {
             let (done_tx, observer) = (done_tx.clone(), observer.clone());
+            let stop = self.stop.clone();
             std::thread::spawn(move || {
                 for (id, job) in gpu_rx {
-                    let result = execute(job, mode, &observer);
-                    if done_tx.send((id, result)).is_err() {
+                    let end = start(job, mode, &observer, &stop);
+                    if done_tx.send((id, end)).is_err() {
                         break;
                     }
                 }
@@ -279,7 +363,7 @@ impl Runner {
         let mut summary = Summary::default();
         let mut in_flight = 0usize;
         loop {
-            while let Some((id, job)) = queue.dequeue() {
+            while let Some((id, job)) = self.next_job(&mut queue) {
                 in_flight += 1;
                 match job.info.resource {
                     Resource::Gpu => {
@@ -296,14 +380,26 @@ impl Runner {
             if in_flight == 0 {
                 break;
             }
-            let Ok((id, result)) = done_rx.recv() else {
+            let Ok((id, end)) = done_rx.recv() else {
                 break;
             };
             in_flight -= 1;
+            let result = match end {
+                JobEnd::Ran(result) => result,
+                JobEnd::NotStarted => {
+                    summary.not_started += 1;
+                    continue;
+                }
+            };
             match result {
                 Ok(Outcome::Computed) => summary.computed += 1,
                 Ok(Outcome::Reused) => summary.reused += 1,
                 Ok(Outcome::DryRun) => summary.dry_run += 1,
+                // Ended early on the stop request: unfinished, not failed.
+                Err(_) if self.stop.is_requested() => {
+                    summary.stopped.push(id);
+                    continue;
+                }
                 Err(e) => {
                     for (_, skipped) in queue.fail(&id) {
                         observer.skipped(&skipped.info, &id);
@@ -315,6 +411,9 @@ impl Runner {
             }
             queue.finish(&id);
         }
+        if self.stop.is_requested() {
+            summary.not_started += queue.len();
+        }
         drop(gpu_tx);
         drop(cpu_tx);
         // The threads end once their channels are closed; a panic there
@@ -324,6 +423,16 @@ impl Runner {
             let _ = worker.join();
         }
         Ok(summary)
+    }
+}
+
+impl Runner {
+    /// The next ready job, unless a stop was asked for.
+    fn next_job(&self, queue: &mut DependencyQueue<String, Job>) -> Option<(String, Job)> {
+        if self.stop.is_requested() {
+            return None;
+        }
+        queue.dequeue()
     }
 }
 
@@ -428,6 +537,7 @@ mod tests {
         let runner = Runner {
             jobs: 2,
             mode: Mode::Run,
+            stop: StopFlag::new(),
         };
         let summary = runner.run(graph(&log), record.clone()).unwrap();
         assert_eq!(summary.computed, 3);
@@ -446,11 +556,72 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_request_starts_no_further_job_and_lists_the_one_that_stopped() {
+        let stop = StopFlag::new();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut q = DependencyQueue::new();
+        let info = |id: &str| JobInfo {
+            id: id.into(),
+            label: id.into(),
+            resource: Resource::Cpu,
+        };
+        let flag = stop.clone();
+        // "a" is asked to stop while it runs and returns early, as training does.
+        let a: Work = Box::new(move |ctx| {
+            flag.request();
+            assert!(ctx.stop_requested());
+            Err("stopped after the epoch checkpoint".into())
+        });
+        q.insert(
+            "a".to_string(),
+            Job {
+                info: info("a"),
+                work: a,
+            },
+            [],
+        )
+        .unwrap();
+        for (id, deps) in [("b", vec!["a".to_string()]), ("c", vec![])] {
+            let log = log.clone();
+            let work: Work = Box::new(move |_| {
+                log.lock().unwrap().push(id);
+                Ok(Outcome::Computed)
+            });
+            q.insert(
+                id.to_string(),
+                Job {
+                    info: info(id),
+                    work,
+                },
+                deps,
+            )
+            .unwrap();
+        }
+        let runner = Runner {
+            jobs: 1,
+            mode: Mode::Run,
+            stop,
+        };
+        let summary = runner.run(q, Arc::new(Record::default())).unwrap();
+        assert_eq!(summary.stopped, vec!["a".to_string()]);
+        assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+        assert_eq!(
+            summary.not_started, 2,
+            "b waits for a, c was queued behind it"
+        );
+        assert!(
+            log.lock().unwrap().is_empty(),
+            "no job started after the stop"
+        );
+    }
+
+    #[test]
     fn a_dry_run_reports_every_job_and_calls_no_closure() {
         let log = Arc::new(Mutex::new(Vec::new()));
         let runner = Runner {
             jobs: 1,
             mode: Mode::DryRun,
+            stop: StopFlag::new(),
         };
         let summary = runner
             .run(graph(&log), Arc::new(Record::default()))
@@ -472,6 +643,7 @@ mod tests {
         let runner = Runner {
             jobs: 1,
             mode: Mode::Run,
+            stop: StopFlag::new(),
         };
         let summary = runner.run(q, Arc::new(Record::default())).unwrap();
         assert_eq!(
@@ -512,6 +684,7 @@ mod tests {
             let runner = Runner {
                 jobs: 2,
                 mode: Mode::Run,
+                stop: StopFlag::new(),
             };
             let _ = tx.send(
                 runner

@@ -255,7 +255,7 @@ fn manifest(
         provenance: PackageProvenance {
             experiment: exp.name.clone(),
             profile: exp.profile.clone(),
-            spec_hash: exp.hash().to_string(),
+            spec_hash: exp.hash().map_err(PackageError::SpecHash)?.to_string(),
             dataset: plan.dataset.name.clone(),
             dataset_hash: card.provenance.dataset_hash,
             task_key: card.provenance.task_key,

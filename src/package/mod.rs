@@ -87,6 +87,9 @@ pub enum PackageError {
     /// The requested model, hop or fold is not in the plan or not trained.
     #[error("{0}")]
     Selection(String),
+    /// The experiment could not be encoded for its spec hash.
+    #[error("cannot hash the experiment's spec: {0}")]
+    SpecHash(#[source] serde_json::Error),
     /// Reading the cache failed.
     #[error(transparent)]
     Store(#[from] crate::exec::store::StoreError),

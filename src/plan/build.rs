@@ -16,41 +16,11 @@ use crate::spec::{Experiment, ModelSpec};
 
 use super::graph::TaskGraph;
 use super::params::{
-    ChunksParams, FeaturesParams, NormParams, NormSongs, ReportParams, SongRef, SplitParams,
-    TaskParams, TrainParams,
+    ChunksParams, DeviceClass, FeaturesParams, NormParams, NormSongs, ReportParams, SongRef,
+    SplitParams, TaskParams, TrainParams,
 };
-use super::task::{Dep, Locator, Task};
+use super::task::{Dep, KeyError, Locator, Task};
 use super::PlanError;
-
-/// Where training runs, as far as results are concerned: CPU and CUDA results
-/// differ in their last bits, so the class (not the device index) is keyed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeviceClass {
-    /// burn NdArray on the CPU (the bit-reproducible reference).
-    Cpu,
-    /// burn CubeCL on CUDA.
-    Cuda,
-}
-
-impl DeviceClass {
-    /// The class's name as specs and keys spell it (`cpu`, `cuda`).
-    pub fn name(self) -> &'static str {
-        match self {
-            DeviceClass::Cpu => "cpu",
-            DeviceClass::Cuda => "cuda",
-        }
-    }
-}
-
-impl From<crate::device::ComputeDevice> for DeviceClass {
-    fn from(device: crate::device::ComputeDevice) -> Self {
-        match device {
-            crate::device::ComputeDevice::Cpu => DeviceClass::Cpu,
-            crate::device::ComputeDevice::Cuda(_) => DeviceClass::Cuda,
-        }
-    }
-}
 
 /// What to plan beyond the spec (command-line selections).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +58,7 @@ pub fn build(
     };
     let mut graph = TaskGraph::new();
 
-    let features = features_tasks(dataset, source_hashes, &exp.features);
+    let features = features_tasks(dataset, source_hashes, &exp.features)?;
     for task in &features {
         graph.insert(task.clone())?;
     }
@@ -128,7 +98,7 @@ pub fn build(
                 let norm = match norms.get(&norm_fold) {
                     Some(d) => d.clone(),
                     None => {
-                        let task = norm_task(exp, norm_fold, &split, &song_deps);
+                        let task = norm_task(exp, norm_fold, &split, &song_deps)?;
                         let d = task.as_dep();
                         graph.insert(task)?;
                         norms.insert(norm_fold, d.clone());
@@ -139,21 +109,21 @@ pub fn build(
                 let chunks = match chunk_sets.get(&at) {
                     Some(d) => d.clone(),
                     None => {
-                        let task = chunks_task(exp, at, &split, &song_deps);
+                        let task = chunks_task(exp, at, &split, &song_deps)?;
                         let d = task.as_dep();
                         graph.insert(task)?;
                         chunk_sets.insert(at, d.clone());
                         d
                     }
                 };
-                let train = train_task(m, model, (hop, fold), &context, vec![chunks, norm]);
+                let train = train_task(m, model, (hop, fold), &context, vec![chunks, norm])?;
                 trains.push(train.as_dep());
                 graph.insert(train)?;
             }
         }
     }
     if opts.only.is_empty() && opts.folds.is_none() {
-        let report = report_task(exp, dataset, &context.dataset_hash, &models, trains);
+        let report = report_task(exp, dataset, &context.dataset_hash, &models, trains)?;
         graph.insert(report)?;
     }
     Ok(graph)
@@ -185,7 +155,7 @@ pub fn features_tasks(
     dataset: &Dataset,
     source_hashes: &[String],
     config: &FeatureConfig,
-) -> Vec<Task> {
+) -> Result<Vec<Task>, KeyError> {
     dataset
         .tracks
         .iter()
@@ -301,7 +271,12 @@ fn select_models<'e>(
     Ok(picked)
 }
 
-fn norm_task(exp: &Experiment, fold: Option<usize>, split: &SplitParams, deps: &[Dep]) -> Task {
+fn norm_task(
+    exp: &Experiment,
+    fold: Option<usize>,
+    split: &SplitParams,
+    deps: &[Dep],
+) -> Result<Task, KeyError> {
     // All-songs statistics are one task shared by every fold; train-only
     // statistics depend on the fold's split.
     let (id, songs) = match fold {
@@ -331,7 +306,7 @@ fn chunks_task(
     (frames, hop, fold): (usize, usize, usize),
     split: &SplitParams,
     deps: &[Dep],
-) -> Task {
+) -> Result<Task, KeyError> {
     let params = TaskParams::Chunks(ChunksParams {
         chunk_frames: frames,
         hop,
@@ -355,7 +330,7 @@ fn train_task(
     (hop, fold): (usize, usize),
     context: &TrainContext,
     deps: Vec<Dep>,
-) -> Task {
+) -> Result<Task, KeyError> {
     // The model name is keyed because the test metrics record it.
     let params = TaskParams::Train(TrainParams {
         model: model.name.clone(),
@@ -385,7 +360,7 @@ fn report_task(
     dataset_hash: &str,
     models: &[(usize, &ModelSpec)],
     trains: Vec<Dep>,
-) -> Task {
+) -> Result<Task, KeyError> {
     let infos: Vec<ModelReportInfo> = models
         .iter()
         .map(|(_, m)| ModelReportInfo {
@@ -410,7 +385,13 @@ fn report_task(
         description: exp.description.clone(),
         profile: exp.profile.clone(),
         profile_description: exp.profile_description.clone(),
-        spec_hash: exp.hash().to_string(),
+        spec_hash: exp
+            .hash()
+            .map_err(|source| KeyError {
+                task: "report".to_string(),
+                source,
+            })?
+            .to_string(),
         dataset: DatasetInfo {
             name: dataset.name.clone(),
             tracks: dataset.tracks.len(),

@@ -7,7 +7,8 @@ use std::fmt::Write;
 
 use super::freshness::Freshness;
 use super::graph::TaskGraph;
-use super::task::{TaskId, TaskKind};
+use super::params::TaskKind;
+use super::task::TaskId;
 
 /// Version of the DOT output's conventions (written as a comment in it).
 pub const VERSION: u32 = 1;
@@ -21,7 +22,7 @@ pub fn to_dot(graph: &TaskGraph, freshness: &BTreeMap<TaskId, Freshness>) -> Str
     let is_fresh = |id: &TaskId| matches!(freshness.get(id), Some(Freshness::Fresh));
     let node_of = |id: &TaskId| -> String {
         match graph.get(id) {
-            Some(t) if t.kind == TaskKind::Features => {
+            Some(t) if t.kind() == TaskKind::Features => {
                 if is_fresh(id) {
                     "features (cached)".to_string()
                 } else {

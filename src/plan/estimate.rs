@@ -157,7 +157,8 @@ pub fn rate(
         if plan.is_stale(id) {
             continue;
         }
-        if let Ok(Probe::Present(m)) = store.probe(task.kind.name(), &task.key.hex(), Check::Sizes)
+        if let Ok(Probe::Present(m)) =
+            store.probe(task.kind().name(), &task.key.hex(), Check::Sizes)
         {
             done_flops += f;
             seconds += m.seconds;

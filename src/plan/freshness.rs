@@ -94,7 +94,7 @@ pub fn judge(
     let judged: Result<Vec<(TaskId, Freshness)>, StoreError> = tasks
         .par_iter()
         .map(|task| {
-            let (kind, key) = (task.kind.name(), task.key.hex());
+            let (kind, key) = (task.kind().name(), task.key.hex());
             let freshness = match store.probe(kind, &key, check)? {
                 Probe::Present(_) => Freshness::Fresh,
                 Probe::Corrupt(c) => Freshness::Stale(StaleReason::Corrupt(c)),

@@ -17,11 +17,12 @@ use crate::dataset::Dataset;
 use crate::exec::store::{write_atomic, StoreError};
 
 use super::key::Key;
+use super::params::DeviceClass;
 use super::task::{Task, TaskId};
 use super::Plan;
 
 /// Version of the frozen-plan file format.
-pub const FROZEN_FORMAT: u32 = 1;
+pub const FROZEN_FORMAT: u32 = 2;
 
 /// Why a frozen plan cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +70,12 @@ pub enum FrozenError {
     /// Writing failed.
     #[error(transparent)]
     Write(#[from] StoreError),
+    /// A task's parameters cannot be encoded for its key.
+    #[error(transparent)]
+    Key(#[from] super::task::KeyError),
+    /// The plan cannot be encoded as JSON.
+    #[error("cannot encode the frozen plan: {0}")]
+    Encode(#[from] serde_json::Error),
 }
 
 /// A task as frozen: the fields of [`Task`] and the key it was planned under.
@@ -97,6 +104,9 @@ pub struct FrozenPlan {
     pub experiment: String,
     /// Active profile.
     pub profile: Option<String>,
+    /// The device class the plan's training was keyed for (what `exec-task`
+    /// runs on unless told otherwise; another class is refused).
+    pub device: DeviceClass,
     /// The dataset's track list (features tasks locate their track in it).
     pub dataset: Dataset,
     /// Every task, in id order.
@@ -109,6 +119,7 @@ impl FrozenPlan {
         Self::of_graph(
             &plan.experiment.name,
             plan.experiment.profile.clone(),
+            plan.device,
             &plan.dataset,
             plan.graph.tasks(),
         )
@@ -118,6 +129,7 @@ impl FrozenPlan {
     pub fn of_graph<'a>(
         experiment: &str,
         profile: Option<String>,
+        device: DeviceClass,
         dataset: &Dataset,
         tasks: impl Iterator<Item = &'a Task>,
     ) -> Self {
@@ -125,6 +137,7 @@ impl FrozenPlan {
             format: FROZEN_FORMAT,
             experiment: experiment.to_string(),
             profile,
+            device,
             dataset: dataset.clone(),
             tasks: tasks
                 .map(|t| FrozenTask {
@@ -140,9 +153,9 @@ impl FrozenPlan {
     }
 
     /// A short content hash of the frozen plan (names its file).
-    pub fn hash(&self) -> String {
-        let text = crate::spec::canonical_json(self);
-        blake3::hash(text.as_bytes()).to_hex()[..16].to_string()
+    pub fn hash(&self) -> Result<String, FrozenError> {
+        let text = crate::spec::canonical_json(self)?;
+        Ok(blake3::hash(text.as_bytes()).to_hex()[..16].to_string())
     }
 
     /// Writes the plan atomically to `path`.
@@ -212,7 +225,7 @@ impl FrozenPlan {
             frozen.sources.clone(),
             frozen.deps.clone(),
             frozen.locator.clone(),
-        );
+        )?;
         if task.key != frozen.key {
             return Err(FrozenError::KeyMismatch {
                 id: frozen.id.clone(),

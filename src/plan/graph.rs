@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::task::{Task, TaskId, TaskKind};
+use super::params::TaskKind;
+use super::task::{Task, TaskId};
 use super::PlanError;
 
 /// The DAG of an experiment's tasks. Edges are each task's `deps`.
@@ -68,14 +69,14 @@ impl TaskGraph {
 
     /// Tasks of one kind, sorted by id.
     pub fn of_kind(&self, kind: TaskKind) -> impl Iterator<Item = &Task> {
-        self.tasks.values().filter(move |t| t.kind == kind)
+        self.tasks.values().filter(move |t| t.kind() == kind)
     }
 
     /// Number of tasks per kind (kinds without tasks are left out).
     pub fn counts(&self) -> BTreeMap<TaskKind, usize> {
         let mut counts = BTreeMap::new();
         for task in self.tasks.values() {
-            *counts.entry(task.kind).or_insert(0) += 1;
+            *counts.entry(task.kind()).or_insert(0) += 1;
         }
         counts
     }

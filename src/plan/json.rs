@@ -9,8 +9,9 @@ use serde::Serialize;
 use super::freshness::Freshness;
 use super::graph::TaskGraph;
 use super::key::Key;
+use super::params::TaskKind;
 use super::params::TaskParams;
-use super::task::{TaskId, TaskKind};
+use super::task::TaskId;
 
 /// Version of the JSON shape below.
 pub const VERSION: u32 = 2;
@@ -52,7 +53,7 @@ pub fn to_json(
             deps.sort_unstable();
             JsonTask {
                 id: &t.id,
-                kind: t.kind,
+                kind: t.kind(),
                 key: t.key,
                 deps,
                 params: &t.params,

@@ -121,7 +121,7 @@ mod tests {
         task_key(KeyInput {
             kind: "train",
             code_version: 1,
-            params: &canonical_json(&params),
+            params: &canonical_json(&params).unwrap(),
             sources: &BTreeMap::new(),
             upstream,
         })
@@ -134,7 +134,7 @@ mod tests {
     fn golden_key_of_a_fixed_task() {
         let upstream = [Key([7; 32])];
         let sources = BTreeMap::from([("audio".to_string(), "00ff".to_string())]);
-        let params = canonical_json(&json!({"kind": "train", "lr": 0.01, "hop": 250}));
+        let params = canonical_json(&json!({"kind": "train", "lr": 0.01, "hop": 250})).unwrap();
         assert_eq!(params, r#"{"hop":250,"kind":"train","lr":0.01}"#);
         let key = task_key(KeyInput {
             kind: "train",
@@ -167,7 +167,7 @@ mod tests {
         let with_source = task_key(KeyInput {
             kind: "train",
             code_version: 1,
-            params: &canonical_json(&json!({"lr": 0.01})),
+            params: &canonical_json(&json!({"lr": 0.01})).unwrap(),
             sources: &sources,
             upstream: &[],
         });
@@ -175,7 +175,7 @@ mod tests {
         let other_code = task_key(KeyInput {
             kind: "train",
             code_version: 2,
-            params: &canonical_json(&json!({"lr": 0.01})),
+            params: &canonical_json(&json!({"lr": 0.01})).unwrap(),
             sources: &BTreeMap::new(),
             upstream: &[],
         });

@@ -95,14 +95,14 @@ use crate::dataset::{Dataset, DatasetError};
 use crate::exec::store::{Check, Store, StoreError};
 use crate::spec::Experiment;
 
-pub use build::{build, DeviceClass, PlanOptions};
+pub use build::{build, PlanOptions};
 pub use freshness::{Freshness, StaleReason};
 pub use frozen::{FrozenError, FrozenPlan};
 pub use graph::TaskGraph;
 pub use key::{Key, KEY_VERSION};
-pub use params::TaskParams;
+pub use params::{DeviceClass, TaskKind, TaskParams};
 pub use record::PlanRecord;
-pub use task::{Dep, Locator, Task, TaskId, TaskKind};
+pub use task::{Dep, KeyError, Locator, Task, TaskId};
 
 /// Why an experiment could not be planned.
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +172,9 @@ pub enum PlanError {
         /// Folds in the spec.
         folds: usize,
     },
+    /// A task's parameters could not be encoded for its key.
+    #[error(transparent)]
+    Key(#[from] KeyError),
     /// A planner bug (inconsistent graph).
     #[error("internal planning error: {0} (please report this)")]
     Internal(String),
@@ -191,6 +194,9 @@ pub struct Plan {
     pub freshness: BTreeMap<TaskId, Freshness>,
     /// The plan record's path in the cache.
     pub record_path: PathBuf,
+    /// The device class training was keyed for: running the plan on another
+    /// class is refused ([`crate::tasks::TaskError::WrongDevice`]).
+    pub device: DeviceClass,
 }
 
 /// One row of the per-kind table of `tempora plan` and `status`.
@@ -232,6 +238,7 @@ pub fn prepare(
         graph,
         freshness,
         record_path,
+        device: opts.device,
     })
 }
 

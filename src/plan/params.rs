@@ -8,6 +8,8 @@
 //! serialised names are part of every key, so such a change re-keys the kind
 //! (pinned by the golden-key test in [`super::key`]).
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::{ChunkPolicy, ShortSongPolicy};
@@ -16,9 +18,101 @@ use crate::model::ArchConfig;
 use crate::report::{DatasetInfo, ModelReportInfo, PaperOnlyRow};
 use crate::train::TrainConfig;
 
-use super::build::DeviceClass;
 use super::key::Key;
-use super::task::TaskKind;
+
+/// Where training runs, as far as results are concerned: CPU and CUDA results
+/// differ in their last bits, so the class (not the device index) is keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceClass {
+    /// burn NdArray on the CPU (the bit-reproducible reference).
+    Cpu,
+    /// burn CubeCL on CUDA.
+    Cuda,
+}
+
+impl DeviceClass {
+    /// The class's name as specs and keys spell it (`cpu`, `cuda`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceClass::Cpu => "cpu",
+            DeviceClass::Cuda => "cuda",
+        }
+    }
+}
+
+impl From<crate::device::ComputeDevice> for DeviceClass {
+    fn from(device: crate::device::ComputeDevice) -> Self {
+        match device {
+            crate::device::ComputeDevice::Cpu => DeviceClass::Cpu,
+            crate::device::ComputeDevice::Cuda(_) => DeviceClass::Cuda,
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The stages of the pipeline, in dependency order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// Decode one track and compute its log-mel spectrogram.
+    Features,
+    /// Normalisation statistics over the songs' spectrograms.
+    Norm,
+    /// The chunk set of one (chunk frames, hop, fold): which song and start
+    /// frame every training, validation and test chunk has.
+    Chunks,
+    /// Train one (model, hop, fold), keep the best-validation model, evaluate
+    /// it on the test songs (chunk and song level).
+    Train,
+    /// Gather every run of the experiment (test metrics, epochs, filters)
+    /// into the report input.
+    Report,
+}
+
+impl TaskKind {
+    /// Every kind, in pipeline order.
+    pub const ALL: [TaskKind; 5] = [
+        TaskKind::Features,
+        TaskKind::Norm,
+        TaskKind::Chunks,
+        TaskKind::Train,
+        TaskKind::Report,
+    ];
+
+    /// The kind's name (cache directory, ids, tables).
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskKind::Features => "features",
+            TaskKind::Norm => "norm",
+            TaskKind::Chunks => "chunks",
+            TaskKind::Train => "train",
+            TaskKind::Report => "report",
+        }
+    }
+
+    /// The kind named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The version of the code that computes this kind (part of every key;
+    /// see [`super::versions`] for how it cannot go stale).
+    pub fn code_version(self) -> u32 {
+        super::versions::code_version(self.name())
+    }
+}
+
+impl fmt::Display for TaskKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The parameters of one task; the variant is its kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use crate::exec::store::{write_atomic, StoreError};
 use super::graph::TaskGraph;
 use super::key::Key;
 use super::task::TaskId;
-use crate::spec::canonical_json;
+use crate::spec::canonical_text;
 
 /// Bump when the record format changes (an old record is then ignored).
 const RECORD_VERSION: u32 = 1;
@@ -73,7 +73,7 @@ fn flatten(value: &serde_json::Value, path: &str, out: &mut BTreeMap<String, Str
             }
         }
         serde_json::Value::Array(items) if items.len() > MAX_ARRAY_LEAVES => {
-            let hash = blake3::hash(canonical_json(value).as_bytes()).to_hex();
+            let hash = blake3::hash(canonical_text(value).as_bytes()).to_hex();
             out.insert(
                 path.to_string(),
                 format!("[{} items, blake3 {}]", items.len(), &hash[..12]),
@@ -85,7 +85,7 @@ fn flatten(value: &serde_json::Value, path: &str, out: &mut BTreeMap<String, Str
             }
         }
         scalar => {
-            out.insert(path.to_string(), canonical_json(scalar));
+            out.insert(path.to_string(), canonical_text(scalar));
         }
     }
 }
@@ -109,7 +109,7 @@ impl PlanRecord {
                 let deps = t.deps.iter().map(|d| (d.id.clone(), d.key)).collect();
                 let recorded = RecordedTask {
                     key: t.key,
-                    code_version: t.kind.code_version(),
+                    code_version: t.kind().code_version(),
                     params,
                     sources: t.sources.clone(),
                     deps,

@@ -1,5 +1,5 @@
-//! [`Task`]: everything needed to compute one artifact (cargo's `Unit`), and
-//! [`TaskKind`], the stages of the pipeline.
+//! [`Task`]: everything needed to compute one artifact (cargo's `Unit`); its
+//! stage ([`TaskKind`]) follows from its parameters.
 //!
 //! A task carries two kinds of data: the *keyed* part (kind, parameters,
 //! source hashes, upstream keys → [`Key`]) and the *locator* ([`Locator`]),
@@ -12,65 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::key::{task_key, Key, KeyInput};
-use super::params::TaskParams;
-
-/// The stages of the pipeline, in dependency order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskKind {
-    /// Decode one track and compute its log-mel spectrogram.
-    Features,
-    /// Normalisation statistics over the songs' spectrograms.
-    Norm,
-    /// The chunk set of one (chunk frames, hop, fold): which song and start
-    /// frame every training, validation and test chunk has.
-    Chunks,
-    /// Train one (model, hop, fold), keep the best-validation model, evaluate
-    /// it on the test songs (chunk and song level).
-    Train,
-    /// Gather every run of the experiment (test metrics, epochs, filters)
-    /// into the report input.
-    Report,
-}
-
-impl TaskKind {
-    /// Every kind, in pipeline order.
-    pub const ALL: [TaskKind; 5] = [
-        TaskKind::Features,
-        TaskKind::Norm,
-        TaskKind::Chunks,
-        TaskKind::Train,
-        TaskKind::Report,
-    ];
-
-    /// The kind's name (cache directory, ids, tables).
-    pub fn name(self) -> &'static str {
-        match self {
-            TaskKind::Features => "features",
-            TaskKind::Norm => "norm",
-            TaskKind::Chunks => "chunks",
-            TaskKind::Train => "train",
-            TaskKind::Report => "report",
-        }
-    }
-
-    /// The kind named `name`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    /// The version of the code that computes this kind (part of every key;
-    /// see [`super::versions`] for how it cannot go stale).
-    pub fn code_version(self) -> u32 {
-        super::versions::code_version(self.name())
-    }
-}
-
-impl fmt::Display for TaskKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use super::params::{DeviceClass, TaskKind, TaskParams};
 
 /// A task's stable, human-readable identity within one experiment:
 /// `features/Waltz/Media-105901`, `train/O-net/hop250/fold3`, …
@@ -114,9 +56,8 @@ pub struct Dep {
 pub struct Task {
     /// Stable identity.
     pub id: TaskId,
-    /// Stage (follows from `params`).
-    pub kind: TaskKind,
-    /// Parameters that determine the output (canonicalised into the key).
+    /// Parameters that determine the output (canonicalised into the key);
+    /// the stage follows from them ([`Task::kind`]).
     pub params: TaskParams,
     /// Content hashes of source inputs, by name (e.g. `audio`).
     pub sources: BTreeMap<String, String>,
@@ -129,27 +70,44 @@ pub struct Task {
 }
 
 impl Task {
-    /// Builds a task and computes its key from its parameters, sources and deps.
+    /// Builds a task and computes its key from its parameters, sources and
+    /// deps; fails only when the parameters cannot be encoded as JSON.
     pub fn new(
         id: String,
         params: TaskParams,
         sources: BTreeMap<String, String>,
         deps: Vec<Dep>,
         locator: Locator,
-    ) -> Self {
-        let kind = params.kind();
+    ) -> Result<Self, KeyError> {
         let mut deps = deps;
         deps.sort();
         deps.dedup();
-        let key = derive_key(&params, &sources, &deps);
-        Self {
+        let key = derive_key(&params, &sources, &deps).map_err(|source| KeyError {
+            task: id.clone(),
+            source,
+        })?;
+        Ok(Self {
             id: TaskId(id),
-            kind,
             params,
             sources,
             deps,
             key,
             locator,
+        })
+    }
+
+    /// The stage, as its parameters say.
+    pub fn kind(&self) -> TaskKind {
+        self.params.kind()
+    }
+
+    /// The device class the task was keyed for: training's (CPU and CUDA
+    /// results differ in their last bits); `None` for the kinds whose output
+    /// does not depend on the device.
+    pub fn device_class(&self) -> Option<DeviceClass> {
+        match &self.params {
+            TaskParams::Train(p) => Some(p.device),
+            _ => None,
         }
     }
 
@@ -157,7 +115,7 @@ impl Task {
     pub fn as_dep(&self) -> Dep {
         Dep {
             id: self.id.clone(),
-            kind: self.kind,
+            kind: self.kind(),
             key: self.key,
         }
     }
@@ -169,24 +127,32 @@ impl Task {
 
     /// Whether it runs on the device queue when a GPU is used (training).
     pub fn wants_gpu(&self) -> bool {
-        self.kind == TaskKind::Train
-    }
-
-    /// Computes the key again from what the task says it is (a frozen plan's
-    /// reader compares it with the recorded key).
-    pub fn derived_key(&self) -> Key {
-        derive_key(&self.params, &self.sources, &self.deps)
+        self.kind() == TaskKind::Train
     }
 }
 
-fn derive_key(params: &TaskParams, sources: &BTreeMap<String, String>, deps: &[Dep]) -> Key {
+/// A task's parameters could not be encoded for its key.
+#[derive(Debug, thiserror::Error)]
+#[error("task {task}: cannot encode its parameters for its key: {source}")]
+pub struct KeyError {
+    /// The task id.
+    pub task: String,
+    /// serde_json's error.
+    pub source: serde_json::Error,
+}
+
+fn derive_key(
+    params: &TaskParams,
+    sources: &BTreeMap<String, String>,
+    deps: &[Dep],
+) -> Result<Key, serde_json::Error> {
     let upstream: Vec<Key> = deps.iter().map(|d| d.key).collect();
     let kind = params.kind();
-    task_key(KeyInput {
+    Ok(task_key(KeyInput {
         kind: kind.name(),
         code_version: kind.code_version(),
-        params: &crate::spec::canonical_json(params),
+        params: &crate::spec::canonical_json(params)?,
         sources,
         upstream: &upstream,
-    })
+    }))
 }

@@ -11,8 +11,8 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::error::{choice_hint, Reporter, SpecError};
-use super::expand::{count, DEFAULT_POOL_FREQ};
 use super::raw::{RawBank, RawExtent, RawLengths, RawPool};
+use super::values::{count, DEFAULT_POOL_FREQ};
 use crate::model::{BankAxis, PoolExtent};
 
 /// A validated bank definition.

@@ -12,13 +12,17 @@ use serde_json::Value;
 
 /// Canonical JSON text of `value` (see the module docs for the rules).
 ///
-/// Values that serde_json cannot represent (maps with non-string,
-/// non-integer keys) are written as a JSON string holding serde_json's error,
-/// so the result is still deterministic; no type of this crate has such maps.
-pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> String {
-    let value = serde_json::to_value(value).unwrap_or_else(|e| Value::String(e.to_string()));
+/// Fails only for a value serde_json cannot represent (a map whose keys are
+/// neither strings nor integers); no type of this crate has one, and such a
+/// value is refused rather than hashed as an error message.
+pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
+    Ok(canonical_text(&serde_json::to_value(value)?))
+}
+
+/// Canonical JSON text of a JSON value (cannot fail: it is JSON already).
+pub fn canonical_text(value: &Value) -> String {
     let mut out = String::new();
-    write_value(&value, &mut out);
+    write_value(value, &mut out);
     out
 }
 
@@ -66,13 +70,23 @@ mod tests {
         outer.insert("z", vec![inner.clone()]);
         outer.insert("y", vec![]);
         assert_eq!(
-            canonical_json(&outer),
+            canonical_json(&outer).unwrap(),
             r#"{"y":[],"z":[{"a":0.01,"b":2.5}]}"#
         );
     }
 
     #[test]
     fn floats_and_integers_keep_their_kind() {
-        assert_eq!(canonical_json(&(1.0_f64, 1_u32, "é\"")), r#"[1.0,1,"é\""]"#);
+        assert_eq!(
+            canonical_json(&(1.0_f64, 1_u32, "é\"")).unwrap(),
+            r#"[1.0,1,"é\""]"#
+        );
+    }
+
+    #[test]
+    fn a_value_json_cannot_represent_is_refused_not_hashed() {
+        let mut odd = HashMap::new();
+        odd.insert((1, 2), "tuple key");
+        assert!(canonical_json(&odd).is_err());
     }
 }

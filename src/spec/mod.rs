@@ -99,6 +99,7 @@ mod profile;
 mod raw;
 mod references;
 mod sweep;
+mod values;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -111,14 +112,14 @@ use crate::features::{FeatureConfig, NormConfig};
 use crate::model::ArchConfig;
 use crate::train::TrainConfig;
 
-pub use canonical::canonical_json;
+pub use canonical::{canonical_json, canonical_text};
 pub use dataset_text::BALLROOM_HINT;
 pub use error::{Diagnostic, SpecError};
-pub use expand::{
+pub use references::Reference;
+pub use values::{
     DEFAULT_CHUNK_FRAMES, DEFAULT_CLASSES, DEFAULT_DROPOUT, DEFAULT_FOLDS, DEFAULT_HOPS,
     DEFAULT_POOL_FREQ,
 };
-pub use references::Reference;
 
 /// A validated, expanded experiment: everything needed to plan and run it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -225,8 +226,11 @@ impl Experiment {
     /// Canonical hash of the expanded experiment: comments, whitespace, key
     /// order, spelling of defaults and the spec's location do not change it;
     /// any value that changes what would be computed does.
-    pub fn hash(&self) -> SpecHash {
-        SpecHash(blake3::hash(canonical_json(self).as_bytes()))
+    ///
+    /// Fails only if the experiment held a value JSON cannot represent,
+    /// which no spec can express.
+    pub fn hash(&self) -> Result<SpecHash, serde_json::Error> {
+        Ok(SpecHash(blake3::hash(canonical_json(self)?.as_bytes())))
     }
 
     /// Replaces the dataset (the CLI's `--data` / `TEMPORA_BALLROOM` override).

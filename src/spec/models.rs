@@ -11,8 +11,8 @@ use toml::Spanned;
 
 use super::banks::BankDef;
 use super::error::{choice_hint, Reporter, SpecError};
-use super::expand::{count, dropout, hops, learning_rate};
 use super::raw::RawModel;
+use super::values::{count, dropout, hops, learning_rate};
 use super::{ModelSpec, PaperRef, SweepPoint};
 use crate::model::{ArchConfig, BankConfig, FilterGroup, Init, PoolExtent};
 use crate::train::TrainConfig;

@@ -14,9 +14,9 @@ use toml::{Spanned, Value};
 
 use super::banks::{extent, lengths_to_sizes};
 use super::error::{choice_hint, Reporter, SpecError};
-use super::expand::{count, dropout, hops, learning_rate};
 use super::models::{BankUse, ModelDraft};
 use super::raw::{RawExtent, RawLengths, RawSweepEntry};
+use super::values::{count, dropout, hops, learning_rate};
 use super::SweepPoint;
 use crate::model::Init;
 

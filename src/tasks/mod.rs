@@ -31,7 +31,7 @@ use crate::dataset::{Dataset, DatasetError};
 use crate::device::ComputeDevice;
 use crate::exec::runner::{JobContext, Outcome};
 use crate::exec::store::{Check, Claim, Store, StoreError};
-use crate::plan::{Key, Task, TaskKind, TaskParams};
+use crate::plan::{DeviceClass, Key, Task, TaskKind, TaskParams};
 
 /// Why a task failed.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +68,29 @@ pub enum TaskError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The task was keyed for one device class and asked to run on another:
+    /// its output would be published under a key that does not describe it.
+    #[error(
+        "task {task}: planned for the {keyed} device class but asked to run on {running}; \
+         nothing was computed or published (run it with --device {keyed}, or plan again for {running})"
+    )]
+    WrongDevice {
+        /// Task id.
+        task: String,
+        /// The class in the task's key.
+        keyed: DeviceClass,
+        /// The class of the device it was asked to run on.
+        running: DeviceClass,
+    },
+    /// Training failed, or stopped on request (`TrainError::Stopped`).
+    #[error("task {task}: {source}")]
+    Train {
+        /// Task id.
+        task: String,
+        /// What training said (a `crate::train::TrainError`, boxed so that
+        /// the kinds that do not train do not depend on training's code).
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The task's inputs are unusable (e.g. a sample-rate mismatch).
     #[error("task {task}: {reason}")]
     Invalid {
@@ -92,9 +115,13 @@ pub struct Context {
 
 /// Runs `task` under the store protocol: a task already published (by
 /// another process meanwhile) is [`Outcome::Reused`].
+///
+/// A task keyed for another device class than `ctx.device`'s is refused
+/// before anything is claimed ([`TaskError::WrongDevice`]).
 pub fn run_task(ctx: &Context, task: &Task, job: &JobContext) -> Result<Outcome, TaskError> {
+    check_device(ctx, task)?;
     let key = task.key.hex();
-    match ctx.store.claim(task.kind.name(), &key, Check::Hashes)? {
+    match ctx.store.claim(task.kind().name(), &key, Check::Hashes)? {
         Claim::Done(_) => Ok(Outcome::Reused),
         Claim::Todo(pending) => {
             let out = pending.dir();
@@ -116,6 +143,19 @@ pub fn run_task(ctx: &Context, task: &Task, job: &JobContext) -> Result<Outcome,
             pending.publish(&task.id.0, inputs)?;
             Ok(Outcome::Computed)
         }
+    }
+}
+
+/// Refuses a task keyed for another device class than the context's.
+pub fn check_device(ctx: &Context, task: &Task) -> Result<(), TaskError> {
+    let running = DeviceClass::from(ctx.device);
+    match task.device_class() {
+        Some(keyed) if keyed != running => Err(TaskError::WrongDevice {
+            task: task.id.0.clone(),
+            keyed,
+            running,
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -8,6 +8,7 @@
 //! The work directory survives a crash (see `exec::store`), so the train
 //! module's per-epoch checkpoint inside it lets a killed run resume.
 
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -63,6 +64,7 @@ pub fn compute(
         fold: p.fold,
     };
     let epochs = p.train.epochs as u64;
+    // Stops at the epoch boundary after its checkpoint when the run is asked to stop.
     let mut progress = |m: &crate::train::EpochMetrics| {
         job.report(Update {
             done: m.epoch as u64,
@@ -74,6 +76,11 @@ pub fn compute(
                 m.learning_rate
             ),
         });
+        if job.stop_requested() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     };
     run_fold(
         &run,
@@ -84,7 +91,10 @@ pub fn compute(
         out,
         &mut progress,
     )
-    .map_err(|e| invalid(e.to_string()))?;
+    .map_err(|source| TaskError::Train {
+        task: task.id.0.clone(),
+        source: Box::new(source),
+    })?;
     write_json(task, out, files::MODEL_CARD, &model_card(task, p, stats))
 }
 
@@ -109,9 +119,7 @@ fn model_card(task: &Task, p: &TrainParams, normalisation: NormStats) -> ModelCa
                 .map(|k| (k.name().to_string(), k.code_version()))
                 .collect(),
             train: p.train.clone(),
-            device: crate::spec::canonical_json(&p.device)
-                .trim_matches('"')
-                .to_string(),
+            device: p.device.name().to_string(),
         },
     }
 }
@@ -180,9 +188,9 @@ fn chunk_set(
         chunks,
     )
     .map(|set| set.with_short_songs(short))
-    .map_err(|e| TaskError::Invalid {
+    .map_err(|source| TaskError::Train {
         task: task.id.0.clone(),
-        reason: e.to_string(),
+        source: Box::new(source),
     })
 }
 

@@ -22,6 +22,7 @@
 //!
 //! Must not know about files other than the checkpoint directory it is given.
 
+use std::ops::ControlFlow;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -104,7 +105,10 @@ pub struct Fitted<M> {
 ///
 /// `checkpoint`: when given, progress is saved after every epoch and a
 /// matching checkpoint found there is resumed. `progress` is called after
-/// every epoch (also for epochs restored from a checkpoint).
+/// every epoch (also for epochs restored from a checkpoint, where its answer
+/// is ignored); when it answers [`ControlFlow::Break`] the training stops
+/// after saving that epoch's checkpoint, with [`TrainError::Stopped`] (a
+/// later call resumes from there).
 pub fn fit<B, M>(
     init: impl FnOnce(&B::Device) -> Result<M, TrainError>,
     cfg: &TrainConfig,
@@ -112,7 +116,7 @@ pub fn fit<B, M>(
     data: &FoldData,
     device: &B::Device,
     checkpoint: Option<&Checkpoint>,
-    progress: &mut dyn FnMut(&EpochMetrics),
+    progress: &mut dyn FnMut(&EpochMetrics) -> ControlFlow<()>,
 ) -> Result<Fitted<M::InnerModule>, TrainError>
 where
     B: AutodiffBackend,
@@ -122,18 +126,24 @@ where
     check_sizes(cfg, data)?;
     let (mut model, mut state) = start::<B, M>(init, cfg, device, checkpoint)?;
     for m in &state.history {
-        progress(m);
+        let _shown_only = progress(m);
     }
     let mut optim = SgdConfig::new().init::<B, M>();
     while !state.stopped && state.epochs_done < cfg.epochs {
         let (trained, metrics) =
             run_epoch(model, &mut optim, &mut state, cfg, classes, data, device)?;
         model = trained;
-        progress(&metrics);
+        let flow = progress(&metrics);
         state.history.push(metrics);
         if let Some(checkpoint) = checkpoint {
             state.current = named_tensors::<B, M>(&model)?;
             checkpoint.save(&state)?;
+        }
+        let finished = state.stopped || state.epochs_done >= cfg.epochs;
+        if flow.is_break() && !finished {
+            return Err(TrainError::Stopped {
+                epochs_done: state.epochs_done,
+            });
         }
     }
     let best = load_named(model.valid(), &state.best, device)?;
@@ -452,7 +462,7 @@ pub(crate) mod tests {
             &data,
             &Default::default(),
             checkpoint,
-            &mut |_| {},
+            &mut |_| std::ops::ControlFlow::Continue(()),
         )
         .unwrap();
         let weights = named_tensors(&fitted.best)

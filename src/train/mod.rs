@@ -89,6 +89,15 @@ pub enum TrainError {
     /// The architecture cannot be built.
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
+    /// The caller asked training to stop (e.g. Ctrl-C, a time-limit warning):
+    /// it stopped after saving the checkpoint of an epoch, where it resumes.
+    #[error(
+        "stopped on request after epoch {epochs_done} (checkpoint saved; a rerun resumes there)"
+    )]
+    Stopped {
+        /// Epochs trained and checkpointed.
+        epochs_done: usize,
+    },
     /// The backend failed (reading a tensor back, initialising a device).
     #[error("backend: {0}")]
     Backend(String),

@@ -16,6 +16,7 @@
 //! Must not know about planning or which backend it runs on.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::Instant;
 
@@ -95,7 +96,7 @@ pub fn train_and_test<B, M>(
     device: &B::Device,
     device_name: &str,
     out_dir: &Path,
-    progress: &mut dyn FnMut(&EpochMetrics),
+    progress: &mut dyn FnMut(&EpochMetrics) -> ControlFlow<()>,
 ) -> Result<TestMetrics, TrainError>
 where
     B: AutodiffBackend,
@@ -191,7 +192,7 @@ pub fn run_fold(
     data: &FoldData,
     device: ComputeDevice,
     out_dir: &Path,
-    progress: &mut dyn FnMut(&EpochMetrics),
+    progress: &mut dyn FnMut(&EpochMetrics) -> ControlFlow<()>,
 ) -> Result<TestMetrics, TrainError> {
     let name = device.describe();
     match device {
@@ -228,7 +229,7 @@ fn run_on<B>(
     device: &B::Device,
     device_name: &str,
     out_dir: &Path,
-    progress: &mut dyn FnMut(&EpochMetrics),
+    progress: &mut dyn FnMut(&EpochMetrics) -> ControlFlow<()>,
 ) -> Result<TestMetrics, TrainError>
 where
     B: AutodiffBackend + FilterBankBackend,

@@ -5,17 +5,28 @@
 //! and `--only` runs that were run) and in its frozen plans, those of Slurm
 //! run directories included (tasks a cluster may still run; `tempora gc`
 //! first removes the directories of finished Slurm runs, see
-//! [`super::slurm::gc`]). A spec that cannot be planned stops gc before anything is
+//! [`crate::exec::slurm::gc`]). A spec that cannot be planned stops gc before anything is
 //! removed. Interrupted work directories of unreferenced keys are removed too,
 //! unless a process is computing them.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::exec::slurm::gc::{collect_runs, CollectedRuns};
+use crate::exec::slurm::SlurmCommands;
 use crate::exec::store::{Check, StoreError};
 use crate::plan::{DeviceClass, FrozenPlan, PlanOptions, PlanRecord};
 
 use super::{SpecTarget, Workspace, WorkspaceError};
+
+/// What `tempora gc` did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Finished Slurm run directories.
+    pub runs: CollectedRuns,
+    /// Cache entries and interrupted work directories.
+    pub entries: Collected,
+}
 
 /// What a collection removed (or would remove) and kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,6 +60,17 @@ fn json_files(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
 }
 
 impl Workspace {
+    /// Garbage collection as `tempora gc` does it: removes the directories of
+    /// finished Slurm runs (so that their frozen plans keep nothing), then
+    /// every entry that neither `specs` nor a plan record nor a remaining
+    /// frozen plan refers to. With `dry_run`, only says what it would remove.
+    pub fn gc(&self, specs: &[PathBuf], dry_run: bool) -> Result<GcReport, WorkspaceError> {
+        let runs = collect_runs(self.store.layout(), &SlurmCommands, dry_run)?;
+        let keep = self.referenced_keys(specs)?;
+        let entries = self.collect_garbage(&keep, dry_run)?;
+        Ok(GcReport { runs, entries })
+    }
+
     /// Every key the specs' plans, the plan records and the frozen plans refer to.
     pub fn referenced_keys(&self, specs: &[PathBuf]) -> Result<BTreeSet<String>, WorkspaceError> {
         let mut keep = BTreeSet::new();

@@ -7,11 +7,13 @@
 //! experiment's report input back from the cache.
 //!
 //! Every orchestration sequence (source index → judge → context → executor →
-//! log) is written here once; the CLI only parses arguments and prints.
+//! log, the report decision, re-planning after a failure, calibration on
+//! first use) is written here once ([`experiment`]); the CLI only parses
+//! arguments and prints. This module also re-exports the vocabulary a
+//! library user needs to drive it: executors, observers, outcomes, modes.
 
-pub mod executor;
+pub mod experiment;
 pub mod gc;
-pub mod slurm;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -22,19 +24,27 @@ use serde_json::json;
 
 use crate::dataset::{Dataset, DatasetError, DatasetSource};
 use crate::device::ComputeDevice;
+use crate::exec::executor::run_frozen_task;
 use crate::exec::log::{new_log_path, LogError, RunLog};
-use crate::exec::queue::QueueError;
-use crate::exec::runner::{JobContext, JobInfo, Observer, Outcome, Resource, RunnerError};
-use crate::exec::runner::{Summary, Tee};
-use crate::exec::store::{Check, Store, StoreError};
+use crate::exec::runner::Tee;
+use crate::exec::store::{Store, StoreError};
 use crate::features::FeatureConfig;
 use crate::plan::{self, freshness, Freshness, FrozenError, FrozenPlan, Plan, PlanError};
-use crate::plan::{PlanOptions, Task, TaskGraph, TaskId, TaskKind, TaskParams};
+use crate::plan::{DeviceClass, PlanOptions, Task, TaskGraph, TaskId, TaskKind, TaskParams};
 use crate::report::ReportInput;
 use crate::spec::{self, Experiment, SpecError};
 use crate::tasks::{self, Context, TaskError};
 
-pub use executor::{Batch, Executor, LocalExecutor};
+pub use crate::exec::executor::{Batch, Executor};
+pub use crate::exec::local::LocalExecutor;
+pub use crate::exec::progress::ProgressBars;
+pub use crate::exec::runner::{
+    join_causes, JobInfo, Mode, Observer, Outcome, StopFlag, Summary, Update,
+};
+pub use crate::exec::slurm::{self, SlurmCommands, SlurmError, SlurmExecutor};
+pub use crate::exec::store::Check;
+pub use crate::exec::ExecError;
+pub use experiment::{Detached, ReportWhen, RunOutcome, RunRequest};
 
 /// Why a workspace operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,21 +69,31 @@ pub enum WorkspaceError {
     /// The run log could not be created.
     #[error(transparent)]
     Log(#[from] LogError),
-    /// The job graph is inconsistent.
+    /// The executor could not run the plan (or the Slurm executor detached).
     #[error(transparent)]
-    Queue(#[from] QueueError),
-    /// The runner could not start.
-    #[error(transparent)]
-    Runner(#[from] RunnerError),
+    Exec(#[from] ExecError),
     /// A frozen plan cannot be used.
     #[error(transparent)]
     Frozen(#[from] FrozenError),
     /// A task failed.
     #[error(transparent)]
     Task(#[from] TaskError),
-    /// The Slurm executor failed (or detached).
+    /// The Slurm executor's settings or queue could not be read.
     #[error(transparent)]
-    Slurm(Box<slurm::SlurmError>),
+    Slurm(Box<SlurmError>),
+    /// The plan was keyed for one device class and asked to run on another.
+    #[error(
+        "the plan of {experiment} was made for the {keyed} device class but is asked to run on \
+         {running}; nothing was run (plan again with --device {running}, or run with --device {keyed})"
+    )]
+    WrongDevice {
+        /// The experiment.
+        experiment: String,
+        /// The class in the plan's keys.
+        keyed: DeviceClass,
+        /// The class of the device given.
+        running: DeviceClass,
+    },
     /// The plan has no report task (a run restricted with `--only` or `--folds`).
     #[error("this plan has no report task (a run with --only or --folds reports nothing)")]
     NoReport,
@@ -86,8 +106,8 @@ impl From<PlanError> for WorkspaceError {
     }
 }
 
-impl From<slurm::SlurmError> for WorkspaceError {
-    fn from(e: slurm::SlurmError) -> Self {
+impl From<SlurmError> for WorkspaceError {
+    fn from(e: SlurmError) -> Self {
         Self::Slurm(Box::new(e))
     }
 }
@@ -121,6 +141,12 @@ impl RunSummary {
     /// Whether every task succeeded.
     pub fn ok(&self) -> bool {
         self.summary.failed.is_empty()
+    }
+
+    /// Whether the run was stopped before its end (some task unfinished or
+    /// never started): what is left resumes on the next run.
+    pub fn stopped(&self) -> bool {
+        !self.summary.stopped.is_empty() || self.summary.not_started > 0
     }
 }
 
@@ -191,7 +217,9 @@ impl Workspace {
             .map_err(PlanError::from)?;
         index.save().map_err(PlanError::from)?;
         let mut graph = TaskGraph::new();
-        for task in plan::build::features_tasks(&dataset, &hashes, config) {
+        for task in
+            plan::build::features_tasks(&dataset, &hashes, config).map_err(PlanError::from)?
+        {
             graph.insert(task)?;
         }
         let judged = freshness::judge(&graph, &self.store, Check::Hashes, None)?;
@@ -217,6 +245,14 @@ impl Workspace {
         observers: Vec<Arc<dyn Observer>>,
         record: bool,
     ) -> Result<RunSummary, WorkspaceError> {
+        let running = DeviceClass::from(device);
+        if plan.device != running {
+            return Err(WorkspaceError::WrongDevice {
+                experiment: plan.experiment.name.clone(),
+                keyed: plan.device,
+                running,
+            });
+        }
         let stale: BTreeSet<TaskId> = plan
             .graph
             .tasks()
@@ -264,17 +300,8 @@ impl Workspace {
         stale: &BTreeSet<TaskId>,
         device: ComputeDevice,
     ) -> Batch {
-        Batch {
-            experiment: experiment.to_string(),
-            profile,
-            context: Arc::new(self.context(dataset.clone(), device)),
-            tasks: graph
-                .tasks()
-                .filter(|t| stale.contains(&t.id))
-                .cloned()
-                .collect(),
-            upstream: executor::upstream(graph, stale),
-        }
+        let context = self.context(dataset.clone(), device);
+        Batch::of_stale(experiment, profile, context, graph, stale)
     }
 
     /// What tasks compute with.
@@ -308,7 +335,9 @@ impl Workspace {
             json!({ "experiment": batch.experiment, "profile": batch.profile, "tasks": batch.tasks.len() }),
         );
         observers.push(log.clone());
-        let summary = executor.execute(batch, Arc::new(Tee(observers)))?;
+        let observer = Arc::new(Tee(observers));
+        observer.planned(batch.tasks.len());
+        let summary = executor.execute(batch, observer)?;
         log.note(
             "run_end",
             json!({ "computed": summary.computed, "reused": summary.reused,
@@ -328,16 +357,17 @@ impl Workspace {
         let path = self.store.layout().frozen_plan(
             &plan.experiment.name,
             plan.experiment.profile.as_deref(),
-            &frozen.hash(),
+            &frozen.hash()?,
         );
         frozen.save(&path)?;
         Ok(path)
     }
 
     /// Runs one task of a frozen plan, by id or key, in this process: the key
-    /// is derived anew and must match, inputs are read from the cache
-    /// (verified), the output is published atomically (a valid entry
-    /// published first by another process is kept).
+    /// is derived anew and must match, a task keyed for another device class
+    /// is refused, inputs are read from the cache (verified), the output is
+    /// published atomically (a valid entry published first by another
+    /// process is kept).
     pub fn run_frozen_task(
         &self,
         frozen: &FrozenPlan,
@@ -345,27 +375,14 @@ impl Workspace {
         device: ComputeDevice,
         observer: Arc<dyn Observer>,
     ) -> Result<(Task, Outcome), WorkspaceError> {
-        let task = frozen.task(selector)?;
         let ctx = self.context(frozen.dataset.clone(), device);
-        let info = JobInfo {
-            id: task.id.0.clone(),
-            label: task.id.0.clone(),
-            resource: if task.wants_gpu() {
-                Resource::Gpu
-            } else {
-                Resource::Cpu
-            },
-        };
-        observer.started(&info);
-        let clock = Instant::now();
-        let result = tasks::run_task(
+        Ok(run_frozen_task(
             &ctx,
-            &task,
-            &JobContext::new(info.clone(), observer.clone()),
-        );
-        let shown = result.as_ref().map(|o| *o).map_err(|e| e.to_string());
-        observer.finished(&info, &shown, clock.elapsed().as_secs_f64());
-        Ok((task, result?))
+            frozen,
+            selector,
+            observer,
+            StopFlag::new(),
+        )?)
     }
 
     /// The report input the plan's report entry holds (e.g. right after a run

@@ -114,7 +114,7 @@ pub fn compile(
         for t in tasks.iter().filter(|t| levels[&t.id] == level) {
             let deps = t.deps.iter().filter_map(|d| placed.get(&d.id).copied());
             groups
-                .entry((t.kind, deps.collect()))
+                .entry((t.kind(), deps.collect()))
                 .or_default()
                 .push(t.id.clone());
         }

@@ -27,17 +27,16 @@ pub mod watch;
 pub mod worker;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::device::ComputeDevice;
-use crate::exec::runner::{Observer, Summary};
+use crate::exec::runner::{Observer, StopFlag, Summary};
 use crate::exec::store::{Store, StoreError};
 use crate::layout::CacheLayout;
-use crate::plan::FrozenPlan;
+use crate::plan::{DeviceClass, FrozenPlan, Task};
 
-use super::{Batch, Executor, WorkspaceError};
+use super::executor::{Batch, Executor};
+use super::ExecError;
 
 pub use commands::{Accounted, CommandError, QueuedElement, Slurm, SlurmCommands};
 pub use compile::{compile, Compiled};
@@ -106,7 +105,7 @@ pub struct SlurmExecutor {
     /// Return right after submitting.
     pub detach: bool,
     /// Set by Ctrl-C: stop watching (the jobs go on).
-    pub interrupt: Arc<AtomicBool>,
+    pub interrupt: StopFlag,
     /// The directory jobs start in (relative dataset paths resolve there).
     pub workdir: PathBuf,
 }
@@ -135,6 +134,7 @@ impl SlurmExecutor {
         let frozen = FrozenPlan::of_graph(
             &batch.experiment,
             batch.profile.clone(),
+            batch.context.device.into(),
             &batch.context.dataset,
             batch.tasks.iter().chain(&batch.upstream),
         );
@@ -142,7 +142,7 @@ impl SlurmExecutor {
             store.layout(),
             &batch.experiment,
             batch.profile.as_deref(),
-            &frozen.hash(),
+            &frozen.hash()?,
         );
         frozen.save(&run.plan())?;
         copy_binary(&self.binary, &run.binary())?;
@@ -156,7 +156,7 @@ impl SlurmExecutor {
             experiment: &batch.experiment,
             run: &run,
             cache: &cache,
-            device: device_word(batch.context.device),
+            device: DeviceClass::from(batch.context.device).name(),
             max_requeues: self.settings.max_requeues,
         };
         let mut submission = Submission {
@@ -227,11 +227,7 @@ impl SlurmExecutor {
 }
 
 impl Executor for SlurmExecutor {
-    fn execute(
-        &self,
-        batch: &Batch,
-        observer: Arc<dyn Observer>,
-    ) -> Result<Summary, WorkspaceError> {
+    fn execute(&self, batch: &Batch, observer: Arc<dyn Observer>) -> Result<Summary, ExecError> {
         let store = &batch.context.store;
         let live = self.live_run(store.layout(), &batch.experiment, batch.profile.as_deref())?;
         let run = match live {
@@ -308,12 +304,28 @@ fn join(jobs: &[u64]) -> String {
         .join(",")
 }
 
-/// `cpu` or `cuda`: the worker's device class (CUDA_VISIBLE_DEVICES picks the GPU).
-pub fn device_word(device: ComputeDevice) -> &'static str {
-    match device {
-        ComputeDevice::Cpu => "cpu",
-        ComputeDevice::Cuda(_) => "cuda",
-    }
+/// Slurm's default `MaxArraySize` (slurm.conf(5)): the largest array the
+/// preview assumes when the cluster cannot be asked.
+pub const DEFAULT_MAX_ARRAY_SIZE: u32 = 1001;
+
+/// What the Slurm executor would submit for `stale`: the arrays, their
+/// sizes, resources and dependencies (nothing is submitted). The array size
+/// limit is asked of the cluster, else Slurm's default is assumed, and the
+/// text says so.
+pub fn preview(
+    slurm: &dyn Slurm,
+    stale: &[Task],
+    settings: &Settings,
+) -> Result<String, SlurmError> {
+    let (max, note) = match slurm.max_array_size() {
+        Ok(max) => (max, String::new()),
+        Err(e) => (
+            DEFAULT_MAX_ARRAY_SIZE,
+            format!(" (Slurm's default; cannot ask the cluster: {e})"),
+        ),
+    };
+    let compiled = compile(stale, settings, max)?;
+    Ok(compile::render(&compiled, &format!("{max}{note}")))
 }
 
 fn absolute(path: &Path) -> PathBuf {

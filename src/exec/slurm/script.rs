@@ -18,7 +18,7 @@ use super::rundir::RunDir;
 pub const WARNING_SECONDS: u32 = 300;
 
 /// The worker's exit status for "stopped on the warning; requeue me".
-pub const REQUEUE_EXIT: i32 = 75;
+pub const REQUEUE_EXIT: u8 = 75;
 
 /// `'text'` for bash.
 pub fn quote(text: &str) -> String {

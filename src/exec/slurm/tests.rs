@@ -5,7 +5,6 @@
 //! accounting only where it exists, and which run directories `gc` removes.
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use super::commands::{parse_sacct, Accounted, CommandError, QueuedElement, Slurm};
@@ -13,10 +12,12 @@ use super::compile::compile;
 use super::config::{parse, Settings};
 use super::{RunDir, SlurmExecutor};
 use crate::device::ComputeDevice;
-use crate::exec::runner::{JobInfo, Observer, Outcome, Update};
+use crate::exec::executor::{Batch, Executor};
+use crate::exec::runner::{JobInfo, Observer, Outcome, StopFlag, Update};
 use crate::exec::store::Check;
+use crate::exec::ExecError;
 use crate::plan::{Plan, PlanOptions, TaskKind};
-use crate::workspace::{Batch, Executor, SpecTarget, Workspace, WorkspaceError};
+use crate::workspace::{SpecTarget, Workspace};
 
 /// Records every call; answers from its fields.
 #[derive(Default)]
@@ -161,7 +162,7 @@ fn executor(slurm: Arc<FakeSlurm>, dir: &Path) -> SlurmExecutor {
         slurm,
         binary,
         detach: true,
-        interrupt: Arc::new(AtomicBool::new(false)),
+        interrupt: StopFlag::new(),
         workdir: dir.to_path_buf(),
     }
 }
@@ -253,7 +254,7 @@ fn a_second_run_attaches_to_live_jobs_without_submitting() {
     let exec = executor(slurm.clone(), dir.path());
     let b = batch(&workspace, &plan);
     let first = exec.execute(&b, Arc::new(Quiet));
-    let detached = |r: &Result<_, WorkspaceError>| matches!(r, Err(WorkspaceError::Slurm(e)) if matches!(**e, super::SlurmError::Detached { .. }));
+    let detached = |r: &Result<_, ExecError>| matches!(r, Err(ExecError::Slurm(e)) if matches!(**e, super::SlurmError::Detached { .. }));
     assert!(detached(&first));
     let n = slurm.submitted.lock().unwrap().len();
     let _ = exec.execute(&b, Arc::new(Quiet));
@@ -297,7 +298,7 @@ fn a_finished_run_is_settled_from_events_and_the_queue() {
     let features = b
         .tasks
         .iter()
-        .filter(|t| t.kind == TaskKind::Features)
+        .filter(|t| t.kind() == TaskKind::Features)
         .count();
     assert_eq!(summary.failed.len(), features, "{:?}", summary.failed);
     let (id, error) = summary

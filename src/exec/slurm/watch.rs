@@ -10,11 +10,9 @@
 //! its element (state, exit code, reason); without accounting nothing is added.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::exec::runner::{JobInfo, Observer, Outcome, Resource, Summary, Update};
+use crate::exec::runner::{JobInfo, Observer, Outcome, Resource, StopFlag, Summary, Update};
 use crate::exec::store::{Check, Probe, Store};
 use crate::plan::{FrozenPlan, TaskId, TaskKind};
 
@@ -60,7 +58,7 @@ pub struct Watcher<'a> {
     /// Seconds between polls.
     pub poll: f64,
     /// Set by Ctrl-C.
-    pub interrupt: Arc<AtomicBool>,
+    pub interrupt: StopFlag,
 }
 
 impl Watcher<'_> {
@@ -125,12 +123,12 @@ impl Watcher<'_> {
     fn sleep(&self) -> bool {
         let end = Instant::now() + Duration::from_secs_f64(self.poll);
         while Instant::now() < end {
-            if self.interrupt.load(Ordering::Relaxed) {
+            if self.interrupt.is_requested() {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        self.interrupt.load(Ordering::Relaxed)
+        self.interrupt.is_requested()
     }
 
     fn settle_from_events(
