@@ -1,4 +1,4 @@
-//! A cache on a full and on a read-only file system (issue 16): one clear
+//! A cache on a full and on a read-only file system: one clear
 //! error naming the path and the remedy, a non-zero exit, each cause printed
 //! once per line, no published entry that is not valid, and after space is
 //! freed a rerun that ends with the results of an undisturbed run.

@@ -58,17 +58,14 @@ fn run_kinds(workspace: &Workspace, plan: &Plan, kinds: &[TaskKind]) {
         tasks: plan
             .graph
             .tasks()
-            .filter(|t| kinds.contains(&t.kind))
+            .filter(|t| kinds.contains(&t.kind()))
             .cloned()
             .collect(),
         upstream: Vec::new(),
     };
-    let summary = LocalExecutor {
-        jobs: 2,
-        mode: Mode::Run,
-    }
-    .execute(&batch, Arc::new(Quiet))
-    .expect("run");
+    let mut local = LocalExecutor::all_cores(Mode::Run);
+    local.jobs = 2;
+    let summary = local.execute(&batch, Arc::new(Quiet)).expect("run");
     assert!(summary.failed.is_empty(), "{:?}", summary.failed);
 }
 
@@ -132,8 +129,8 @@ fn a_task_run_by_key_in_another_process_equals_the_local_executors_entry() {
     for task in [chunks, norm] {
         let key = task.key.hex();
         assert_eq!(
-            entry_files(&other, task.kind, &key),
-            entry_files(&local, task.kind, &key),
+            entry_files(&other, task.kind(), &key),
+            entry_files(&local, task.kind(), &key),
             "{}",
             task.id
         );
@@ -274,4 +271,49 @@ fn a_train_entry_alone_classifies_new_audio() {
         .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
         .expect("a class");
     assert!(!card.class_names[best].is_empty());
+}
+
+/// A training task keyed for the CPU is refused on another device class by
+/// every path that runs tasks — the local run of a plan, one task of a frozen
+/// plan (what `exec-task` and Slurm workers call) — with one error naming
+/// both classes, before anything is claimed or published. (The device is
+/// never touched: the refusal comes first, so this runs without a GPU.)
+#[test]
+fn a_cpu_keyed_task_is_refused_on_another_device_class_and_publishes_nothing() {
+    use tempora::tasks::TaskError;
+    use tempora::workspace::{ExecError, WorkspaceError};
+    let dir = tempfile::tempdir().unwrap();
+    let (workspace, plan) = planned(dir.path(), &PlanOptions::default());
+    let cuda = ComputeDevice::Cuda(0);
+    let local = LocalExecutor::all_cores(Mode::Run);
+    let err = workspace
+        .run(&plan, cuda, &local, Vec::new(), true)
+        .expect_err("a CPU plan on CUDA is refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("made for the cpu device class") && text.contains("run on cuda"),
+        "{text}"
+    );
+    let frozen = FrozenPlan::of(&plan);
+    let train = plan.graph.of_kind(TaskKind::Train).next().unwrap();
+    let err = workspace
+        .run_frozen_task(&frozen, &train.id.0, cuda, Arc::new(Quiet))
+        .expect_err("a CPU-keyed task on CUDA is refused");
+    assert!(
+        matches!(
+            &err,
+            WorkspaceError::Exec(ExecError::Task(TaskError::WrongDevice { .. }))
+        ),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("planned for the cpu device class but asked to run on cuda"),
+        "{text}"
+    );
+    let layout = workspace.store().layout();
+    let key = train.key.hex();
+    assert!(!layout.entry("train", &key).exists(), "nothing published");
+    assert!(!layout.work("train", &key).exists(), "nothing claimed");
+    assert_eq!(frozen.device, tempora::plan::DeviceClass::Cpu);
 }

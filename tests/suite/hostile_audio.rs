@@ -1,4 +1,4 @@
-//! Hostile audio files (issue 16): each gets one clear error naming the file,
+//! Hostile audio files: each gets one clear error naming the file,
 //! or a defined result, never a panic. Headers are written byte by byte so
 //! that they can say anything: sample rates of 0, 1 Hz and 10 MHz, 0 and 256
 //! channels, a data chunk longer than the file, three hours announced by a

@@ -1,4 +1,4 @@
-//! Hostile `folder:` datasets (issue 16): labels with spaces, unicode and
+//! Hostile `folder:` datasets: labels with spaces, unicode and
 //! shell metacharacters go through a whole run; symlink loops, dangling
 //! links, FIFOs and unreadable files are named in one error; a dataset of one
 //! class, a class of one song, more classes than the spec says and one

@@ -1,4 +1,4 @@
-//! SIGTERM and Ctrl-C (SIGINT) during a local `tempora run` (issue 16): the
+//! SIGTERM and Ctrl-C (SIGINT) during a local `tempora run`: the
 //! process exits at once with 128 + the signal's number, says which tasks
 //! were interrupted and the command that resumes them, and a rerun
 //! completes. (That the resumed results equal an uninterrupted run's is what

@@ -20,6 +20,7 @@ mod fuzz_regressions;
 mod hostile_audio;
 mod hostile_datasets;
 mod interrupt;
+mod layering;
 mod memory;
 mod model_builder;
 mod model_packages;

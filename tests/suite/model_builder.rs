@@ -5,7 +5,6 @@ use burn::backend::{ndarray::NdArray, Autodiff};
 use burn::tensor::{Distribution, Tensor};
 use tempora::model::{paper, FilterBankNet};
 
-use crate::common;
 use crate::common::TABLE1_PARAMS;
 
 type Cpu = NdArray<f32>;

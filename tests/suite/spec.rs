@@ -9,7 +9,6 @@ use tempora::dataset::{DatasetSource, SyntheticSize};
 use tempora::model::{Init, PoolExtent};
 use tempora::spec::{self, Experiment, SpecError};
 
-use crate::common;
 use crate::common::TABLE1_PARAMS;
 
 fn repo(path: &str) -> PathBuf {
@@ -296,7 +295,7 @@ banks = { O = 1 }
 fn spec_hash_ignores_formatting_but_not_values() {
     let hash = |text: &str| {
         spec::parse(text, "hashed.toml", None)
-            .map(|e| e.hash())
+            .map(|e| e.hash().expect("a parsed spec hashes"))
             .unwrap_or_else(|e| panic!("{e}"))
     };
     let base = hash(HASHED);
@@ -331,7 +330,11 @@ fn spec_hash_ignores_formatting_but_not_values() {
         size: SyntheticSize::Tiny,
         seed: 12,
     });
-    assert_ne!(moved.hash(), e.hash(), "with_dataset changes the hash");
+    assert_ne!(
+        moved.hash().unwrap(),
+        e.hash().unwrap(),
+        "with_dataset changes the hash"
+    );
     assert_eq!(base.to_string().len(), 64);
 }
 

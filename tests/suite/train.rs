@@ -88,7 +88,10 @@ fn train(name: &str, arch: &ArchConfig, cfg: &TrainConfig, fold: usize, out: &Pa
         hop: CHUNK_HOP,
         fold,
     };
-    run_fold(&run, arch, cfg, &data, ComputeDevice::Cpu, out, &mut |_| {}).expect("training runs")
+    run_fold(&run, arch, cfg, &data, ComputeDevice::Cpu, out, &mut |_| {
+        std::ops::ControlFlow::Continue(())
+    })
+    .expect("training runs")
 }
 
 /// Song-level accuracy floors (mean over the 4 folds) of the CI regression,
