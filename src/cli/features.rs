@@ -11,8 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 
-use tempora::audio;
-use tempora::features::{try_mel_spectrogram, write_npy, FeatureConfig};
+use tempora::features::{file_to_mel, write_npy, FeatureConfig, Recording};
 
 /// Arguments of `tempora features`.
 #[derive(clap::Args, Debug)]
@@ -77,18 +76,10 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<FeatureConfig> {
     Ok(cfg)
 }
 
-/// Decodes `input`, computes its features and writes them to `out` atomically.
+/// Computes the features of `input` with the front end
+/// ([`tempora::features::file_to_mel`]) and writes them to `out` atomically.
 fn single_file(input: &Path, out: &Path, cfg: &FeatureConfig) -> anyhow::Result<()> {
-    let audio = audio::load(input)?;
-    if audio.sample_rate != cfg.sample_rate {
-        bail!(
-            "feature config sample_rate is {} Hz but audio is decoded at {} Hz; \
-             leave sample_rate at its default",
-            cfg.sample_rate,
-            audio.sample_rate
-        );
-    }
-    let spec = try_mel_spectrogram(&audio.samples, cfg)
+    let Recording { mel: spec, seconds } = file_to_mel(input, cfg)
         .with_context(|| format!("computing features of {}", input.display()))?;
 
     let dir = match out.parent() {
@@ -104,8 +95,8 @@ fn single_file(input: &Path, out: &Path, cfg: &FeatureConfig) -> anyhow::Result<
     eprintln!(
         "{}: {:.2} s at {} Hz -> {} frames x {} bands -> {}",
         input.display(),
-        audio.duration_s(),
-        audio.sample_rate,
+        seconds,
+        cfg.sample_rate,
         spec.frames,
         spec.bands,
         out.display()

@@ -16,6 +16,13 @@
 //! | scalar or per-band mean/std | `normalise.rs` | the reference implementation (scalar) |
 //! | `.npy` export | `npy.rs` | — |
 //!
+//! # Front end
+//!
+//! [`front_end`] is the one way from a recording to its spectrogram, with every
+//! check (the audio's sample rate against the config, the config itself): from
+//! decoded audio, or from a file through [`crate::audio::load`]. The features
+//! task, `tempora features FILE` and `tempora predict` all call it.
+//!
 //! # Framing convention and frame count
 //!
 //! Frame `k` covers samples `k·1024 − 1024 .. k·1024 + 1024` (zeros outside the
@@ -32,10 +39,12 @@
 //! buffer; [`mel_spectrogram`] keeps one per thread (rebuilt only when the config
 //! changes), so per-track calls from a rayon pool allocate only their output.
 //!
-//! Must not know about models or files on disk.
+//! Must not know about models or datasets; it reads files only in
+//! [`front_end::file_to_mel`], and only through [`crate::audio`].
 
 mod config;
 mod framing;
+pub mod front_end;
 mod mel;
 mod normalise;
 mod npy;
@@ -51,6 +60,7 @@ pub use config::{
     PAPER_F_MIN, PAPER_HOP_SIZE, PAPER_LOG_COMPRESSION, PAPER_MEL_BANDS, PAPER_SAMPLE_RATE,
 };
 pub use framing::frame_count;
+pub use front_end::{audio_to_mel, file_to_mel, FrontEndError, Recording};
 pub use mel::{hz_to_mel, mel_to_hz, MelFilterbank};
 pub use normalise::NormAccumulator;
 pub use npy::write_npy;

@@ -105,23 +105,23 @@ pub enum PredictError {
     /// The audio could not be decoded.
     #[error(transparent)]
     Audio(#[from] crate::audio::AudioError),
-    /// The features could not be computed.
+    /// The spectrogram could not be computed (a sample-rate mismatch: the
+    /// package's features expect a rate this tempora does not decode to; an
+    /// unusable feature configuration).
+    #[error("{}: {source}", path.display())]
+    FrontEnd {
+        /// The recording.
+        path: PathBuf,
+        /// What the front end said.
+        source: crate::features::FrontEndError,
+    },
+    /// The package's normalisation statistics do not fit the spectrogram.
     #[error("{}: features: {source}", path.display())]
     Features {
         /// The recording.
         path: PathBuf,
-        /// What the front end said.
+        /// What the statistics said.
         source: crate::features::FeatureError,
-    },
-    /// The front end's rate is not the one the package's features expect.
-    #[error("{}: audio arrives at {audio} Hz but the package's features expect {features} Hz; this package needs another tempora", path.display())]
-    SampleRate {
-        /// The recording.
-        path: PathBuf,
-        /// The front end's rate.
-        audio: u32,
-        /// The package's feature rate.
-        features: u32,
     },
     /// The model could not score the recording.
     #[error("{}: {source}", path.display())]

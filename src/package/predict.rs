@@ -1,13 +1,14 @@
 //! Classifying recordings with a package: the same front end and the same
 //! evaluation code as training and testing, nothing re-implemented.
 //!
-//! Per recording: decode, downmix and resample ([`crate::audio::load`]: wav,
-//! flac, mp3, ogg at any rate) → log-mel spectrogram with the package's
-//! feature configuration → standardise with the package's statistics →
-//! chunks of `chunk_frames` at the package's hop and chunk policy
-//! ([`ChunkSet`]; a recording shorter than one chunk gets one zero-padded
-//! chunk) → per-chunk softmax ([`crate::train::evaluate::score`]) → the song's
-//! class by majority vote over chunks with the tie rule of
+//! Per recording: the shared front end ([`recording_mel`], which is
+//! [`crate::features::file_to_mel`]: decode, downmix and resample with
+//! [`crate::audio::load`], wav, flac, mp3, ogg at any rate → log-mel
+//! spectrogram with the package's feature configuration) → standardise with
+//! the package's statistics → chunks of `chunk_frames` at the package's hop
+//! and chunk policy ([`ChunkSet`]; a recording shorter than one chunk gets one
+//! zero-padded chunk) → per-chunk softmax ([`crate::train::evaluate::score`])
+//! → the song's class by majority vote over chunks with the tie rule of
 //! [`crate::train::evaluate`] (most chunk votes, then highest summed
 //! probability, then lowest class index) and the mean softmax over chunks as
 //! its class probabilities.
@@ -26,7 +27,7 @@ use serde::Serialize;
 
 use crate::dataset::ShortSongPolicy;
 use crate::device::ComputeDevice;
-use crate::features::try_mel_spectrogram;
+use crate::features::{file_to_mel, FeatureConfig, FrontEndError, Recording};
 use crate::model::{FilterBankBackend, FilterBankNet};
 use crate::train::evaluate::{score, vote};
 use crate::train::export::NamedTensor;
@@ -94,20 +95,13 @@ impl<B: FilterBankBackend> Predictor<B> {
     /// when shorter than a chunk); and its duration in seconds.
     fn chunk_set(&self, path: &Path) -> Result<(ChunkSet, f64), PredictError> {
         let m = &self.package.manifest;
-        let audio = crate::audio::load(path)?;
-        if audio.sample_rate != m.features.sample_rate {
-            return Err(PredictError::SampleRate {
+        let Recording { mut mel, seconds } = recording_mel(path, &m.features)?;
+        m.normalisation
+            .apply(&mut mel)
+            .map_err(|source| PredictError::Features {
                 path: path.to_owned(),
-                audio: audio.sample_rate,
-                features: m.features.sample_rate,
-            });
-        }
-        let features = |source| PredictError::Features {
-            path: path.to_owned(),
-            source,
-        };
-        let mut mel = try_mel_spectrogram(&audio.samples, &m.features).map_err(features)?;
-        m.normalisation.apply(&mut mel).map_err(features)?;
+                source,
+            })?;
         let song = SongInfo {
             track: path.display().to_string(),
             label: 0, // unknown; only the vote is used
@@ -125,7 +119,7 @@ impl<B: FilterBankBackend> Predictor<B> {
                 source,
             },
         )?;
-        Ok((set, audio.duration_s()))
+        Ok((set, seconds))
     }
 
     /// The network's input for one recording, `[chunks, bands, frames]`
@@ -216,6 +210,21 @@ impl<B: FilterBankBackend> Predictor<B> {
             })
             .collect()
     }
+}
+
+/// A recording's log-mel spectrogram as `predict` computes it, before the
+/// package's standardisation and chunking: the shared front end
+/// ([`crate::features::file_to_mel`]) with the package's feature configuration
+/// `features`; and the recording's duration in seconds.
+pub fn recording_mel(path: &Path, features: &FeatureConfig) -> Result<Recording, PredictError> {
+    file_to_mel(path, features).map_err(|source| match source {
+        // Audio errors name the file already.
+        FrontEndError::Audio(e) => PredictError::Audio(e),
+        source => PredictError::FrontEnd {
+            path: path.to_owned(),
+            source,
+        },
+    })
 }
 
 /// Writes each recording's network input (see [`Predictor::model_input`]) to

@@ -1,5 +1,6 @@
 //! The features task: decode one track ([`crate::dataset::Track::load_audio`]),
-//! compute its log-mel spectrogram ([`crate::features::try_mel_spectrogram`]) and
+//! compute its log-mel spectrogram with the front end
+//! ([`crate::features::audio_to_mel`]) and
 //! store it as a compact binary file, plus a small `shape.json` that chunking
 //! reads without loading the matrix.
 //!
@@ -18,7 +19,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::{try_mel_spectrogram, MelSpectrogram};
+use crate::features::{audio_to_mel, MelSpectrogram};
 use crate::layout::files::{MEL as MEL_FILE, SHAPE as SHAPE_FILE};
 use crate::plan::params::FeaturesParams;
 use crate::plan::{Key, Locator, Task, TaskKind};
@@ -120,18 +121,9 @@ pub fn compute(
         track: track.id.clone(),
         source,
     })?;
-    if audio.sample_rate != p.config.sample_rate {
-        return Err(TaskError::Invalid {
-            task: task.id.0.clone(),
-            reason: format!(
-                "audio arrives at {} Hz but [features] sample_rate = {}; remove the override",
-                audio.sample_rate, p.config.sample_rate
-            ),
-        });
-    }
-    let mel = try_mel_spectrogram(&audio.samples, &p.config).map_err(|e| TaskError::Invalid {
+    let mel = audio_to_mel(&audio, &p.config).map_err(|source| TaskError::FrontEnd {
         task: task.id.0.clone(),
-        reason: format!("[features]: {e}"),
+        source,
     })?;
     let shape = Shape {
         frames: mel.frames,

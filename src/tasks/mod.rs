@@ -31,6 +31,7 @@ use crate::dataset::{Dataset, DatasetError};
 use crate::device::ComputeDevice;
 use crate::exec::runner::{JobContext, Outcome};
 use crate::exec::store::{Check, Claim, Store, StoreError};
+use crate::features::FrontEndError;
 use crate::plan::{DeviceClass, Key, Task, TaskKind, TaskParams};
 
 /// Why a task failed.
@@ -91,7 +92,16 @@ pub enum TaskError {
         /// the kinds that do not train do not depend on training's code).
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The task's inputs are unusable (e.g. a sample-rate mismatch).
+    /// A track's spectrogram could not be computed (a sample-rate mismatch,
+    /// an unusable feature config).
+    #[error("task {task}: {source}")]
+    FrontEnd {
+        /// Task id.
+        task: String,
+        /// What the front end said.
+        source: FrontEndError,
+    },
+    /// The task's inputs are unusable.
     #[error("task {task}: {reason}")]
     Invalid {
         /// Task id.

@@ -1,8 +1,10 @@
 //! Integration tests of the audio front end and the paper's features: the real
 //! fixtures in `../shared/fixtures/audio/` (skipped with a message when absent,
 //! a failure in CI; see `common::fixture`), a
-//! bad-input corpus generated in a temp dir, and properties of the mel matrix and
-//! window computed independently of the implementation.
+//! bad-input corpus generated in a temp dir, properties of the mel matrix and
+//! window computed independently of the implementation, and the one front end:
+//! the features task, `tempora features FILE` and `predict` give the same
+//! spectrogram, bit for bit, for the same file.
 
 use crate::common;
 
@@ -289,4 +291,90 @@ fn each_bad_input_gives_one_clear_error_naming_the_file() {
             "{name}: message does not name the file: {err}"
         );
     }
+}
+
+/// The three callers of the front end agree bit for bit on one stereo
+/// 22.05 kHz wav (so decoding, downmixing and resampling are all exercised):
+/// the features task's `mel.f32` (a one-class `folder:` dataset, planned and
+/// run through the workspace), `tempora features FILE --out x.npy`, and
+/// `predict`'s spectrogram before standardisation and chunking.
+#[test]
+fn task_cli_and_predict_share_one_front_end() {
+    use tempora::dataset::DatasetSource;
+    use tempora::device::ComputeDevice;
+    use tempora::exec::runner::Mode;
+    use tempora::tasks::features::{read_mel, read_shape};
+    use tempora::workspace::{LocalExecutor, Workspace};
+
+    let dir = tempfile::tempdir().unwrap();
+    let class = dir.path().join("data/tone");
+    std::fs::create_dir_all(&class).unwrap();
+    let wav = class.join("song.wav");
+    common::write_wav16(&wav, 2, 22_050, |w| {
+        for i in 0..22_050 * 2 {
+            let t = f64::from(i) / 22_050.0;
+            let left = 0.4 * (2.0 * PI * (220.0 + 400.0 * t) * t).sin();
+            let right = 0.3 * (2.0 * PI * 1_000.0 * t).sin()
+                + 0.05 * ((i * 7919 % 101) as f64 / 50.0 - 1.0);
+            w.write_sample((left * 32_767.0) as i16).unwrap();
+            w.write_sample((right * 32_767.0) as i16).unwrap();
+        }
+    });
+    let cfg = FeatureConfig::default();
+
+    // The features task.
+    let dataset = DatasetSource::Folder(dir.path().join("data"))
+        .load()
+        .unwrap();
+    let workspace = Workspace::open(&dir.path().join("cache")).unwrap();
+    let plan = workspace.plan_features(dataset, &cfg).unwrap();
+    let executor = LocalExecutor {
+        jobs: 1,
+        mode: Mode::Run,
+    };
+    let run = workspace.run_features(&plan, &executor, vec![]).unwrap();
+    assert!(run.ok(), "{:?}", run.summary.failed);
+    let ctx = workspace.context(plan.dataset.clone(), ComputeDevice::Cpu);
+    let task = plan.graph.tasks().next().expect("one features task");
+    let from_task = read_mel(&ctx, task, &task.key).unwrap();
+    let shape = read_shape(&ctx, task, &task.key).unwrap();
+    assert_eq!((from_task.frames, from_task.bands), (shape.frames, 40));
+    // 2 s at 44.1 kHz: ⌈88,200 / 1024⌉ + 1 frames.
+    assert_eq!(from_task.frames, frame_count(88_200, 2048, 1024));
+
+    // `tempora features FILE --out x.npy`: the same matrix, as a .npy.
+    let npy = dir.path().join("x.npy");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tempora"))
+        .arg("features")
+        .arg(&wav)
+        .arg("--out")
+        .arg(&npy)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut expected = Vec::new();
+    tempora::features::write_npy(&from_task, &mut expected).unwrap();
+    assert!(
+        std::fs::read(&npy).unwrap() == expected,
+        "the .npy differs from mel.f32"
+    );
+
+    // `predict`, before standardisation and chunking.
+    let from_predict = tempora::package::predict::recording_mel(&wav, &cfg).unwrap();
+    let bits = |m: &tempora::features::MelSpectrogram| -> Vec<u32> {
+        m.data.iter().map(|v| v.to_bits()).collect()
+    };
+    assert_eq!(
+        (from_predict.mel.frames, from_predict.mel.bands),
+        (from_task.frames, from_task.bands)
+    );
+    assert!(
+        bits(&from_predict.mel) == bits(&from_task),
+        "predict's spectrogram differs"
+    );
+    assert_eq!(from_predict.seconds.to_bits(), shape.seconds.to_bits());
 }
