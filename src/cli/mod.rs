@@ -12,7 +12,6 @@ pub mod datasets;
 pub mod exec_task;
 pub mod export;
 pub mod features;
-pub mod features_dataset;
 pub mod gc;
 pub mod interrupt;
 pub mod output;

@@ -41,7 +41,7 @@ fn two_processes_compute_a_task_once() {
             Command::new(&exe)
                 .args([
                     "--exact",
-                    "child_claims_one_task",
+                    "exec::child_claims_one_task",
                     "--nocapture",
                     "--test-threads=1",
                 ])

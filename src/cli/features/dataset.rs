@@ -21,7 +21,7 @@ use tempora::plan::TaskKind;
 use tempora::tasks::features::read_shape;
 use tempora::workspace::{LocalExecutor, Mode, ProgressBars};
 
-use super::args::open_workspace;
+use crate::cli::args::open_workspace;
 
 /// Arguments of `tempora features <DATASET>`.
 #[derive(Debug)]

@@ -5,6 +5,8 @@
 //! matrix (before dataset normalisation). INPUT that is not an existing file is a
 //! dataset spec (`synthetic:…`, `folder:…`, `ballroom:…`), the dataset form.
 
+mod dataset;
+
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -49,7 +51,7 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<ExitCode> {
                 args.input
             );
         }
-        return super::features_dataset::run(super::features_dataset::FeaturesDatasetArgs {
+        return dataset::run(dataset::FeaturesDatasetArgs {
             dataset: args.input,
             cache: args.cache,
             jobs: args.jobs,
