@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use super::table::markdown_grid;
 use super::ReportInput;
-use crate::regression::{mean_sd, t95};
+use crate::stats::{mean_sd, t95};
 
 /// Paired folds a claim needs before it gets a verdict.
 pub const MIN_FOLDS: usize = 3;
