@@ -88,6 +88,7 @@ pub const KIND_SOURCES: &[(&str, &[&str])] = &[
             "src/model/arch.rs",
             "src/model/net.rs",
             "src/report",
+            "src/spec/claims.rs",
             "src/stats.rs",
             "src/tasks/mod.rs",
             "src/tasks/report.rs",

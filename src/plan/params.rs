@@ -181,5 +181,5 @@ pub struct ReportParams {
     /// Quoted results the experiment does not run (`[[reference]]`), in spec order.
     pub references: Vec<PaperOnlyRow>,
     /// Claims the report's Findings test (`[[claim]]`), in spec order.
-    pub claims: Vec<crate::report::findings::Claim>,
+    pub claims: Vec<crate::spec::ClaimSpec>,
 }

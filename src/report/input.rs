@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::findings::Claim;
 use super::{PaperOnlyRow, ReportError};
+use crate::spec::ClaimSpec;
 use crate::train::{EpochMetrics, TestMetrics};
 
 /// The dataset an experiment ran on, as the report header names it.
@@ -130,7 +130,7 @@ pub struct ReportInput {
     pub paper_only: Vec<PaperOnlyRow>,
     /// Claims the spec states (`[[claim]]`), tested in the Findings section.
     #[serde(default)]
-    pub claims: Vec<Claim>,
+    pub claims: Vec<ClaimSpec>,
     /// Every finished run, in any order.
     pub runs: Vec<RunOutput>,
     /// First-layer filters of one trained model, when available.

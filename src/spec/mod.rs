@@ -112,6 +112,7 @@ use crate::model::ArchConfig;
 use crate::train::TrainConfig;
 
 pub use canonical::canonical_json;
+pub use claims::{ClaimSide, ClaimSpec, Relation};
 pub use dataset_text::BALLROOM_HINT;
 pub use error::{Diagnostic, SpecError};
 pub use expand::{
@@ -153,7 +154,7 @@ pub struct Experiment {
     /// `[[reference]]`: quoted results the experiment does not run, in spec order.
     pub references: Vec<Reference>,
     /// `[[claim]]`: statements the report's Findings test, in spec order.
-    pub claims: Vec<crate::report::findings::Claim>,
+    pub claims: Vec<ClaimSpec>,
 }
 
 /// Settings shared by every model of an experiment.
