@@ -87,6 +87,7 @@ pub const KIND_SOURCES: &[(&str, &[&str])] = &[
             "src/layout.rs",
             "src/model/arch.rs",
             "src/model/net.rs",
+            "src/plan/params/report.rs",
             "src/report",
             "src/spec/claims.rs",
             "src/stats.rs",

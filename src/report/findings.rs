@@ -169,7 +169,12 @@ pub fn evaluate(input: &ReportInput) -> Vec<Finding> {
     out
 }
 
-fn not_enough(claim: &ClaimSpec, model: Option<String>, than: Option<String>, why: &str) -> Finding {
+fn not_enough(
+    claim: &ClaimSpec,
+    model: Option<String>,
+    than: Option<String>,
+    why: &str,
+) -> Finding {
     Finding {
         says: claim.says.clone(),
         model,
@@ -316,7 +321,8 @@ pub(crate) fn render_findings_md(findings: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{DatasetInfo, ModelReportInfo, RunOutput};
+    use crate::plan::params::{DatasetInfo, ModelReportInfo};
+    use crate::report::RunOutput;
     use crate::train::TestMetrics;
 
     fn model(name: &str, params: usize) -> ModelReportInfo {

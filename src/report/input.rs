@@ -4,55 +4,19 @@
 //! [`EpochMetrics`].
 //!
 //! The caller gathers these (from the cache, from a fixture, from memory); this
-//! module never reads the cache, the spec or the training code. It only checks
-//! that the pieces agree with each other ([`ReportInput::validate`]).
+//! module never reads the cache, the spec or the training code. The models,
+//! dataset and reference rows are the report task's parameters
+//! ([`crate::plan::params::ReportParams`]), the claims the spec's. It only
+//! checks that the pieces agree with each other ([`ReportInput::validate`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{PaperOnlyRow, ReportError};
+use super::ReportError;
+use crate::plan::params::{DatasetInfo, ModelReportInfo, PaperOnlyRow};
 use crate::spec::ClaimSpec;
 use crate::train::{EpochMetrics, TestMetrics};
-
-/// The dataset an experiment ran on, as the report header names it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DatasetInfo {
-    /// Dataset name (e.g. `ballroom`, `synthetic-tiny`).
-    pub name: String,
-    /// Number of tracks.
-    pub tracks: usize,
-    /// Content hash of the track list and audio (hex).
-    pub content_hash: String,
-}
-
-/// One row of Table 1 as the spec defines it, with the paper's numbers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelReportInfo {
-    /// Model name as in the spec (e.g. `O-net + P-net`).
-    pub name: String,
-    /// Trainable parameters of our model (computed from its architecture).
-    pub params: usize,
-    /// Parameters the paper reports, when it reports this model.
-    pub paper_params: Option<usize>,
-    /// Chunk hops (frames) the spec runs this model at, in spec order.
-    pub hops: Vec<usize>,
-    /// The paper's mean song-level accuracy per hop, as a fraction in 0..1
-    /// (the paper prints percent: 76.66 % is `0.7666`).
-    pub paper_accuracy: BTreeMap<usize, f64>,
-    /// For a sweep variant: its base model and the settings applied.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sweep: Option<SweepInfo>,
-}
-
-/// Where a sweep variant comes from (the report's sweep view groups by it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SweepInfo {
-    /// Name of the model the variant was made from.
-    pub base: String,
-    /// `(key, value)` settings applied, in sorted key order, as the name writes them.
-    pub settings: Vec<(String, String)>,
-}
 
 /// Everything one (model, hop, fold) run produced that a report uses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -224,7 +224,7 @@ fn ablation() -> ReportInput {
     for (model, (base, value)) in input.models.iter_mut().zip(sweeps) {
         model.paper_params = None;
         model.paper_accuracy.clear();
-        model.sweep = Some(report::SweepInfo {
+        model.sweep = Some(tempora::plan::params::SweepInfo {
             base: base.into(),
             settings: vec![("*.pool.freq".into(), value.into())],
         });
