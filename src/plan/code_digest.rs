@@ -93,8 +93,8 @@ pub const KIND_SOURCES: &[(&str, &[&str])] = &[
             "src/stats.rs",
             "src/tasks/mod.rs",
             "src/tasks/report.rs",
-            "src/train/export.rs",
-            "src/train/mod.rs",
+            "src/train/entry.rs",
+            "src/train/weights.rs",
         ],
     ),
 ];

@@ -322,8 +322,7 @@ pub(crate) fn render_findings_md(findings: &[Finding]) -> String {
 mod tests {
     use super::*;
     use crate::plan::params::{DatasetInfo, ModelReportInfo};
-    use crate::report::RunOutput;
-    use crate::train::TestMetrics;
+    use crate::report::{RunMetrics, RunOutput};
 
     fn model(name: &str, params: usize) -> ModelReportInfo {
         ModelReportInfo {
@@ -337,7 +336,7 @@ mod tests {
     }
 
     fn run(name: &str, fold: usize, song_accuracy: f64) -> RunOutput {
-        let metrics = TestMetrics {
+        let metrics = RunMetrics {
             model: name.into(),
             hop: 250,
             fold,

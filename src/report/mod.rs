@@ -58,7 +58,9 @@ use std::path::{Path, PathBuf};
 
 pub use figures::{best_model, best_model_among};
 pub use frame::{HopSummary, Table, TableRow};
-pub use input::{FilterGroupWeights, FilterWeights, ReportInput, RunOutput};
+pub use input::{
+    EpochRow, FilterGroupWeights, FilterWeights, ReportInput, RunMetrics, RunOutput, SongRow,
+};
 
 /// The report's Markdown file in `reports/<experiment>/`.
 pub const REPORT_FILE: &str = "report.md";

@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::export::{decode_safetensors, encode_safetensors, write_atomic, NamedTensor};
+use super::export::write_atomic;
 use super::schedule::ScheduleState;
+use super::weights::{decode_safetensors, encode_safetensors, NamedTensor};
 use super::{EpochMetrics, TrainError};
 
 /// Bump when the checkpoint format or what the fingerprint covers changes.
