@@ -21,6 +21,7 @@
 //! - [`tasks`]: binds each planned task kind to what it computes (features, chunks, training, …).
 //! - [`regression`]: an experiment's results against a baseline (what `tempora check` runs in CI).
 //! - [`report`]: polars aggregation into Table 1, plots.
+//! - [`stats`]: mean, sample standard deviation and Student's t, for the report's Findings and the regression check.
 //! - [`device`]: choosing CPU or CUDA at run time, without panicking when there is no driver.
 //! - [`calibration`]: how fast a device computes, measured once and cached for `plan`'s estimates.
 //! - [`heap`]: the C allocator's settings that keep training's per-step buffers in the process.
@@ -40,6 +41,7 @@ pub mod plan;
 pub mod regression;
 pub mod report;
 pub mod spec;
+pub mod stats;
 pub mod tasks;
 pub mod train;
 pub mod workspace;

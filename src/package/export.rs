@@ -12,7 +12,8 @@ use crate::exec::store::Store;
 use crate::layout::files;
 use crate::plan::params::TrainParams;
 use crate::plan::{Freshness, Plan, Task, TaskKind, TaskParams};
-use crate::train::export::{decode_safetensors, write_atomic};
+use crate::train::export::write_atomic;
+use crate::train::weights::decode_safetensors;
 use crate::train::{ModelCard, TestMetrics};
 
 use super::manifest::tensor_shapes;

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::{ChunkPolicy, ShortSongPolicy};
 use crate::features::{FeatureConfig, NormStats};
 use crate::model::{ArchConfig, FilterBankBackend, FilterBankNet};
-use crate::train::export::{decode_safetensors, load_named, NamedTensor};
+use crate::train::export::load_named;
+use crate::train::weights::{decode_safetensors, NamedTensor};
 use crate::train::{ModelCard, Provenance, TrainConfig, MODEL_CARD_FORMAT};
 
 use super::{PackageError, MANIFEST_FILE, PACKAGE_FORMAT};

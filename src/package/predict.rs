@@ -30,7 +30,7 @@ use crate::device::ComputeDevice;
 use crate::features::{file_to_mel, FeatureConfig, FrontEndError, Recording};
 use crate::model::{FilterBankBackend, FilterBankNet};
 use crate::train::evaluate::{score, vote};
-use crate::train::export::NamedTensor;
+use crate::train::weights::NamedTensor;
 use crate::train::{ChunkSet, ChunkSpec, SongInfo};
 
 use super::{Package, PackageError, PredictError};
@@ -249,7 +249,7 @@ pub fn save_model_inputs(
         };
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let out = dir.join(format!("{name}.input.safetensors"));
-        let bytes = crate::train::export::encode_safetensors(&[input], &Default::default())
+        let bytes = crate::train::weights::encode_safetensors(&[input], &Default::default())
             .map_err(|e| PackageError::Io {
                 path: out.clone(),
                 source: std::io::Error::other(e.to_string()),

@@ -11,13 +11,13 @@ use serde::Serialize;
 
 use crate::dataset::Dataset;
 use crate::features::{FeatureConfig, NormSplit};
-use crate::report::{DatasetInfo, ModelReportInfo, PaperOnlyRow, SweepInfo};
 use crate::spec::{Experiment, ModelSpec};
 
 use super::graph::TaskGraph;
 use super::params::{
-    ChunksParams, DeviceClass, FeaturesParams, NormParams, NormSongs, ReportParams, SongRef,
-    SplitParams, TaskParams, TrainParams,
+    ChunksParams, DatasetInfo, DeviceClass, FeaturesParams, ModelReportInfo, NormParams,
+    NormSongs, PaperOnlyRow, ReportParams, SongRef, SplitParams, SweepInfo, TaskParams,
+    TrainParams,
 };
 use super::task::{Dep, KeyError, Locator, Task};
 use super::PlanError;

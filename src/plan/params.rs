@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::{ChunkPolicy, ShortSongPolicy};
 use crate::features::{FeatureConfig, NormConfig};
 use crate::model::ArchConfig;
-use crate::report::{DatasetInfo, ModelReportInfo, PaperOnlyRow};
 use crate::train::TrainConfig;
 
 use super::key::Key;
@@ -113,6 +112,10 @@ impl fmt::Display for TaskKind {
         f.write_str(self.name())
     }
 }
+
+mod report;
+
+pub use report::{DatasetInfo, ModelReportInfo, PaperOnlyRow, ReportParams, SweepInfo};
 
 /// The parameters of one task; the variant is its kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -242,38 +245,4 @@ pub struct TrainParams {
     pub class_names: Vec<String>,
     /// Content hash of the dataset (track ids, labels and audio hashes).
     pub dataset_hash: String,
-}
-
-/// Parameters of a report task: provenance fixed at plan time and the
-/// models with the paper's numbers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReportParams {
-    /// Experiment name.
-    pub experiment: String,
-    /// Report title (`[experiment].title`, else the name).
-    pub title: String,
-    /// The experiment's description.
-    pub description: Option<String>,
-    /// The active profile (`None`: the spec as written).
-    pub profile: Option<String>,
-    /// The active profile's description.
-    pub profile_description: Option<String>,
-    /// Hash of the expanded spec.
-    pub spec_hash: String,
-    /// The dataset.
-    pub dataset: DatasetInfo,
-    /// One-line protocol summary.
-    pub protocol: String,
-    /// Folds of the protocol.
-    pub folds: usize,
-    /// Class names in label order.
-    pub class_names: Vec<String>,
-    /// The planned models, in spec order, with the paper's numbers.
-    pub models: Vec<ModelReportInfo>,
-    /// Each model's architecture (to read its first-layer filters), in the order of `models`.
-    pub archs: Vec<ArchConfig>,
-    /// Quoted results the experiment does not run (`[[reference]]`), in spec order.
-    pub references: Vec<PaperOnlyRow>,
-    /// Claims the report's Findings test (`[[claim]]`), in spec order.
-    pub claims: Vec<crate::report::findings::Claim>,
 }

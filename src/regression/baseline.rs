@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::RegressionError;
+use crate::stats::mean_sd;
 
 /// One (model, hop) of a baseline.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,7 +120,7 @@ fn from_folds(rows: Vec<FoldRow>, path: &Path) -> Result<Baseline, RegressionErr
     }
     for row in &mut out {
         let values: Vec<f64> = row.folds.iter().flat_map(|f| f.values().copied()).collect();
-        let (mean, sd) = super::mean_sd(&values);
+        let (mean, sd) = mean_sd(&values);
         row.folds_run = values.len();
         row.song_mean = mean;
         row.song_std = sd;

@@ -36,6 +36,8 @@ pub mod baseline;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::stats::{mean_sd, t95};
+
 pub use baseline::{read_baseline, Baseline, BaselineRow};
 
 /// The minimum allowed drop in mean song accuracy (0..1): one percentage point.
@@ -212,28 +214,6 @@ impl CheckReport {
     pub fn passed(&self) -> bool {
         self.rows.iter().all(CheckRow::passed)
     }
-}
-
-/// One-sided 95 % quantile of Student's t with `df` degrees of freedom
-/// (df ≥ 1; tables to 30, beyond that 30's value, which is conservative).
-pub fn t95(df: usize) -> f64 {
-    const T: [f64; 30] = [
-        6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812, 1.796, 1.782, 1.771,
-        1.761, 1.753, 1.746, 1.740, 1.734, 1.729, 1.725, 1.721, 1.717, 1.714, 1.711, 1.708, 1.706,
-        1.703, 1.701, 1.699, 1.697,
-    ];
-    T[df.clamp(1, 30) - 1]
-}
-
-/// Mean and sample standard deviation (`None` with fewer than two values).
-pub(crate) fn mean_sd(values: &[f64]) -> (f64, Option<f64>) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n.max(1.0);
-    if values.len() < 2 {
-        return (mean, None);
-    }
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, Some(var.sqrt()))
 }
 
 fn allowed(tolerance: Tolerance, sd: Option<f64>, n: usize) -> f64 {

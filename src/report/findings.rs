@@ -17,7 +17,8 @@
 //!   `fewer_params` also requires the first side to have fewer parameters.
 //!
 //! Nothing is tuned to make a claim hold: the verdict is what the runs say.
-//! Must not know the spec format or the cache.
+//! The claims are the spec's, validated ([`ClaimSpec`]); must not know the
+//! spec's TOML or the cache.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -26,47 +27,11 @@ use serde::{Deserialize, Serialize};
 
 use super::table::markdown_grid;
 use super::ReportInput;
-use crate::regression::{mean_sd, t95};
+use crate::spec::{ClaimSide, ClaimSpec, Relation};
+use crate::stats::{mean_sd, t95};
 
 /// Paired folds a claim needs before it gets a verdict.
 pub const MIN_FOLDS: usize = 3;
-
-/// One side of a claim: a model, or the best of several, at a hop.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClaimSide {
-    /// Model names; several: the one with the highest mean accuracy.
-    pub models: Vec<String>,
-    /// The hop; `None`: each hop the models run at.
-    pub hop: Option<usize>,
-}
-
-/// How the first side must compare with the second.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Relation {
-    /// Strictly more accurate (the lower bound above 0).
-    Better,
-    /// At least as accurate within `margin` percentage points.
-    AtLeast {
-        /// Allowed shortfall, percentage points.
-        margin_pp: f64,
-    },
-}
-
-/// A claim of the spec, in its words and as a comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Claim {
-    /// The claim in words, as the report shows it.
-    pub says: String,
-    /// The side the claim favours.
-    pub model: ClaimSide,
-    /// The side it is compared with.
-    pub than: ClaimSide,
-    /// Better, or at least as good.
-    pub relation: Relation,
-    /// Whether the first side must also have fewer parameters.
-    pub fewer_params: bool,
-}
 
 /// What the runs say of a claim at one hop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,7 +119,7 @@ fn best<'a>(acc: &Accuracies<'a>, models: &'a [String], hop: usize) -> Option<&'
 }
 
 /// The (first side, second side) hop pairs a claim is tested at.
-fn hop_pairs(input: &ReportInput, claim: &Claim) -> Vec<(usize, usize)> {
+fn hop_pairs(input: &ReportInput, claim: &ClaimSpec) -> Vec<(usize, usize)> {
     match (claim.model.hop, claim.than.hop) {
         (Some(a), Some(b)) => vec![(a, b)],
         (Some(a), None) => vec![(a, a)],
@@ -204,7 +169,12 @@ pub fn evaluate(input: &ReportInput) -> Vec<Finding> {
     out
 }
 
-fn not_enough(claim: &Claim, model: Option<String>, than: Option<String>, why: &str) -> Finding {
+fn not_enough(
+    claim: &ClaimSpec,
+    model: Option<String>,
+    than: Option<String>,
+    why: &str,
+) -> Finding {
     Finding {
         says: claim.says.clone(),
         model,
@@ -223,7 +193,7 @@ fn not_enough(claim: &Claim, model: Option<String>, than: Option<String>, why: &
 fn test_at(
     input: &ReportInput,
     acc: &Accuracies<'_>,
-    claim: &Claim,
+    claim: &ClaimSpec,
     hop_a: usize,
     hop_b: usize,
 ) -> Finding {
@@ -351,8 +321,8 @@ pub(crate) fn render_findings_md(findings: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{DatasetInfo, ModelReportInfo, RunOutput};
-    use crate::train::TestMetrics;
+    use crate::plan::params::{DatasetInfo, ModelReportInfo};
+    use crate::report::{RunMetrics, RunOutput};
 
     fn model(name: &str, params: usize) -> ModelReportInfo {
         ModelReportInfo {
@@ -366,7 +336,7 @@ mod tests {
     }
 
     fn run(name: &str, fold: usize, song_accuracy: f64) -> RunOutput {
-        let metrics = TestMetrics {
+        let metrics = RunMetrics {
             model: name.into(),
             hop: 250,
             fold,
@@ -415,7 +385,7 @@ mod tests {
             class_names: Vec::new(),
             models: vec![model("A", 100), model("B", 50)],
             paper_only: Vec::new(),
-            claims: vec![Claim {
+            claims: vec![ClaimSpec {
                 says: "A beats B".into(),
                 model: side("A"),
                 than: side("B"),

@@ -14,7 +14,7 @@
 
 use polars::prelude::*;
 
-use super::{ReportError, ReportInput};
+use super::{ReportError, ReportInput, RunMetrics};
 
 /// Column names of the per-fold frame (`results.csv`, `results.json`), in order.
 pub const PER_FOLD_COLUMNS: [&str; 10] = [
@@ -92,7 +92,7 @@ pub fn per_fold_frame(input: &ReportInput) -> Result<DataFrame, ReportError> {
             .unwrap_or(usize::MAX);
         (model, hop, m.fold)
     });
-    let u64s = |f: &dyn Fn(&crate::train::TestMetrics) -> usize| -> Vec<u64> {
+    let u64s = |f: &dyn Fn(&RunMetrics) -> usize| -> Vec<u64> {
         runs.iter().map(|m| f(m) as u64).collect()
     };
     let frame = df!(

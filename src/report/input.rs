@@ -1,66 +1,92 @@
 //! What a report is built from: provenance (dataset, profile, protocol,
 //! device, code version, spec hash, training time), the models in spec order with
-//! the paper's numbers, and every finished run's [`TestMetrics`] and
-//! [`EpochMetrics`].
+//! the paper's numbers, and every finished run's test results
+//! ([`RunMetrics`]) and per-epoch metrics ([`EpochRow`]).
 //!
 //! The caller gathers these (from the cache, from a fixture, from memory); this
-//! module never reads the cache, the spec or the training code. It only checks
-//! that the pieces agree with each other ([`ReportInput::validate`]).
+//! module never reads the cache, the spec or the training code (the caller
+//! copies a train entry's numbers into the report's own rows). The models,
+//! dataset and reference rows are the report task's parameters
+//! ([`crate::plan::params::ReportParams`]), the claims the spec's. It only
+//! checks that the pieces agree with each other ([`ReportInput::validate`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::findings::Claim;
-use super::{PaperOnlyRow, ReportError};
-use crate::train::{EpochMetrics, TestMetrics};
-
-/// The dataset an experiment ran on, as the report header names it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DatasetInfo {
-    /// Dataset name (e.g. `ballroom`, `synthetic-tiny`).
-    pub name: String,
-    /// Number of tracks.
-    pub tracks: usize,
-    /// Content hash of the track list and audio (hex).
-    pub content_hash: String,
-}
-
-/// One row of Table 1 as the spec defines it, with the paper's numbers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelReportInfo {
-    /// Model name as in the spec (e.g. `O-net + P-net`).
-    pub name: String,
-    /// Trainable parameters of our model (computed from its architecture).
-    pub params: usize,
-    /// Parameters the paper reports, when it reports this model.
-    pub paper_params: Option<usize>,
-    /// Chunk hops (frames) the spec runs this model at, in spec order.
-    pub hops: Vec<usize>,
-    /// The paper's mean song-level accuracy per hop, as a fraction in 0..1
-    /// (the paper prints percent: 76.66 % is `0.7666`).
-    pub paper_accuracy: BTreeMap<usize, f64>,
-    /// For a sweep variant: its base model and the settings applied.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sweep: Option<SweepInfo>,
-}
-
-/// Where a sweep variant comes from (the report's sweep view groups by it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SweepInfo {
-    /// Name of the model the variant was made from.
-    pub base: String,
-    /// `(key, value)` settings applied, in sorted key order, as the name writes them.
-    pub settings: Vec<(String, String)>,
-}
+use super::ReportError;
+use crate::plan::params::{DatasetInfo, ModelReportInfo, PaperOnlyRow};
+use crate::spec::ClaimSpec;
 
 /// Everything one (model, hop, fold) run produced that a report uses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunOutput {
-    /// The test metrics JSON of the run (model, hop and fold are read from it).
-    pub metrics: TestMetrics,
-    /// The per-epoch metrics CSV of the run, in epoch order.
-    pub epochs: Vec<EpochMetrics>,
+    /// The run's test results (model, hop and fold are read from them).
+    pub metrics: RunMetrics,
+    /// The run's per-epoch metrics, in epoch order.
+    pub epochs: Vec<EpochRow>,
+}
+
+/// One run's test results, as the training wrote them (a train entry's
+/// `test.json`, field for field).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMetrics {
+    /// Model name as in the spec.
+    pub model: String,
+    /// Chunk hop in frames.
+    pub hop: usize,
+    /// Fold index (0-based).
+    pub fold: usize,
+    /// Trainable parameters.
+    pub params: usize,
+    /// Test chunk accuracy (0..1).
+    pub chunk_accuracy: f64,
+    /// Test song accuracy by majority vote (0..1).
+    pub song_accuracy: f64,
+    /// Epochs run.
+    pub epochs_run: usize,
+    /// Epoch (1-based) whose weights were kept (best validation accuracy).
+    pub best_epoch: usize,
+    /// Training wall-clock seconds.
+    pub seconds: f64,
+    /// Device it ran on, in words.
+    pub device: String,
+    /// Song-level confusion matrix, `[true][predicted]`.
+    pub confusion: Vec<Vec<u32>>,
+    /// Per-song predictions.
+    pub songs: Vec<SongRow>,
+}
+
+/// One test song's prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SongRow {
+    /// Track id.
+    pub track: String,
+    /// True class index.
+    pub label: usize,
+    /// Predicted class index (majority vote over chunks).
+    pub predicted: usize,
+    /// Chunk votes per class.
+    pub votes: Vec<u32>,
+}
+
+/// Metrics of one training epoch (a row of a train entry's `epochs.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRow {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training cross-entropy.
+    pub train_loss: f64,
+    /// Training chunk accuracy (0..1).
+    pub train_accuracy: f64,
+    /// Mean validation cross-entropy.
+    pub val_loss: f64,
+    /// Validation chunk accuracy (0..1).
+    pub val_accuracy: f64,
+    /// Learning rate used in this epoch.
+    pub learning_rate: f64,
+    /// Wall-clock seconds of this epoch.
+    pub seconds: f64,
 }
 
 /// Filters of one length of a trained model's first layer.
@@ -130,7 +156,7 @@ pub struct ReportInput {
     pub paper_only: Vec<PaperOnlyRow>,
     /// Claims the spec states (`[[claim]]`), tested in the Findings section.
     #[serde(default)]
-    pub claims: Vec<Claim>,
+    pub claims: Vec<ClaimSpec>,
     /// Every finished run, in any order.
     pub runs: Vec<RunOutput>,
     /// First-layer filters of one trained model, when available.

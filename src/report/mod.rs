@@ -56,13 +56,10 @@ mod write;
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 pub use figures::{best_model, best_model_among};
 pub use frame::{HopSummary, Table, TableRow};
 pub use input::{
-    DatasetInfo, FilterGroupWeights, FilterWeights, ModelReportInfo, ReportInput, RunOutput,
-    SweepInfo,
+    EpochRow, FilterGroupWeights, FilterWeights, ReportInput, RunMetrics, RunOutput, SongRow,
 };
 
 /// The report's Markdown file in `reports/<experiment>/`.
@@ -92,19 +89,6 @@ reports none. † marks a paper-only method the paper quotes once, whatever the 
 device) are in `results.csv`/`results.json`; per-(model, hop) aggregates, chunk-level \
 accuracy included, in `summary.csv`.
 ";
-
-/// A result a paper quotes that the experiment does not run (a spec's
-/// `[[reference]]`, e.g. Table 1's Marchand et al.).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PaperOnlyRow {
-    /// Name as the table shows it.
-    pub name: String,
-    /// The quoted song-level accuracy (0..1).
-    pub accuracy: f64,
-    /// Where the number comes from, for the footnote.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-}
 
 /// Errors of building or writing a report.
 #[derive(Debug, thiserror::Error)]

@@ -1,26 +1,66 @@
 //! `[[claim]]`: what an experiment states about its models, validated into
-//! [`Claim`]s that the report's Findings test on the runs
-//! ([`crate::report::findings`]). Model names must be the spec's (a profile
-//! may leave a model out: its claims then have no runs, and say so).
+//! [`ClaimSpec`]s that the report's Findings test on the runs (paired across
+//! folds). Model names must be the spec's (a profile may leave a model out:
+//! its claims then have no runs, and say so).
+//!
+//! The spec owns these types: the planner copies them into the report task's
+//! parameters, and the report reads them from there.
 
 use std::ops::Range;
 
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::error::{Reporter, SpecError};
 use super::raw::{OneOrMany, RawClaim};
-use crate::report::findings::{Claim, ClaimSide, Relation};
+
+/// One side of a claim: a model, or the best of several, at a hop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimSide {
+    /// Model names; several: the one with the highest mean accuracy.
+    pub models: Vec<String>,
+    /// The hop; `None`: each hop the models run at.
+    pub hop: Option<usize>,
+}
+
+/// How the first side must compare with the second.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// Strictly more accurate (the lower bound above 0).
+    Better,
+    /// At least as accurate within `margin` percentage points.
+    AtLeast {
+        /// Allowed shortfall, percentage points.
+        margin_pp: f64,
+    },
+}
+
+/// A claim of the spec, in its words and as a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimSpec {
+    /// The claim in words, as the report shows it.
+    pub says: String,
+    /// The side the claim favours.
+    pub model: ClaimSide,
+    /// The side it is compared with.
+    pub than: ClaimSide,
+    /// Better, or at least as good.
+    pub relation: Relation,
+    /// Whether the first side must also have fewer parameters.
+    pub fewer_params: bool,
+}
 
 /// Validates the `[[claim]]` entries against `known` model names.
 pub(crate) fn claims(
     r: &Reporter<'_>,
     raw: &[Spanned<RawClaim>],
     known: &[&str],
-) -> Result<Vec<Claim>, SpecError> {
+) -> Result<Vec<ClaimSpec>, SpecError> {
     raw.iter().map(|c| claim(r, c.get_ref(), known)).collect()
 }
 
-fn claim(r: &Reporter<'_>, c: &RawClaim, known: &[&str]) -> Result<Claim, SpecError> {
+fn claim(r: &Reporter<'_>, c: &RawClaim, known: &[&str]) -> Result<ClaimSpec, SpecError> {
     if c.says.get_ref().trim().is_empty() {
         return Err(r.at(
             Some(c.says.span()),
@@ -63,7 +103,7 @@ fn claim(r: &Reporter<'_>, c: &RawClaim, known: &[&str]) -> Result<Claim, SpecEr
             ))
         }
     };
-    Ok(Claim {
+    Ok(ClaimSpec {
         says: c.says.get_ref().trim().to_owned(),
         model: side(r, &c.model, c.hop.as_ref(), known)?,
         than: side(r, &c.than, c.than_hop.as_ref().or(c.hop.as_ref()), known)?,

@@ -113,6 +113,7 @@ use crate::model::ArchConfig;
 use crate::train::TrainConfig;
 
 pub use canonical::{canonical_json, canonical_text};
+pub use claims::{ClaimSide, ClaimSpec, Relation};
 pub use dataset_text::BALLROOM_HINT;
 pub use error::{Diagnostic, SpecError};
 pub use references::Reference;
@@ -154,7 +155,7 @@ pub struct Experiment {
     /// `[[reference]]`: quoted results the experiment does not run, in spec order.
     pub references: Vec<Reference>,
     /// `[[claim]]`: statements the report's Findings test, in spec order.
-    pub claims: Vec<crate::report::findings::Claim>,
+    pub claims: Vec<ClaimSpec>,
 }
 
 /// Settings shared by every model of an experiment.

@@ -26,9 +26,11 @@ use crate::layout::files;
 use crate::model::{group_weight_name, ArchConfig, BankAxis};
 use crate::plan::params::ReportParams;
 use crate::plan::{Key, Task, TaskKind};
-use crate::report::{self, FilterGroupWeights, FilterWeights, ReportInput, RunOutput};
-use crate::train::export::decode_safetensors;
-use crate::train::{EpochMetrics, TestMetrics};
+use crate::report::{
+    self, EpochRow, FilterGroupWeights, FilterWeights, ReportInput, RunMetrics, RunOutput, SongRow,
+};
+use crate::train::entry::{parse_epochs_csv, EpochMetrics, SongPrediction, TestMetrics};
+use crate::train::weights::decode_safetensors;
 
 use super::{write_json, Context, TaskError};
 
@@ -39,23 +41,10 @@ pub fn gather(
     params: &ReportParams,
     trains: &[Key],
 ) -> Result<ReportInput, TaskError> {
-    let kind = TaskKind::Train.name();
-    let mut runs = Vec::with_capacity(trains.len());
-    let mut keys = Vec::with_capacity(trains.len());
-    for key in trains {
-        let hex = key.hex();
-        let metrics: TestMetrics = read_json(store, kind, &hex, files::TEST)?;
-        let csv = store.read_output(kind, &hex, files::EPOCHS)?;
-        let epochs = parse_epochs(&csv).map_err(|what| TaskError::Format {
-            task: format!(
-                "train/{}/hop{}/fold{}",
-                metrics.model, metrics.hop, metrics.fold
-            ),
-            what: format!("{}: {what}", files::EPOCHS),
-        })?;
-        keys.push(*key);
-        runs.push(RunOutput { metrics, epochs });
-    }
+    let runs = trains
+        .iter()
+        .map(|key| read_run(store, key))
+        .collect::<Result<Vec<_>, _>>()?;
     let devices: BTreeSet<&str> = runs.iter().map(|r| r.metrics.device.as_str()).collect();
     let device = if devices.is_empty() {
         "none (no run has finished)".to_owned()
@@ -88,8 +77,64 @@ pub fn gather(
         filters: None,
     };
     input.notes = notes(params, &input);
-    input.filters = first_layer_filters(store, params, &input, &keys)?;
+    input.filters = first_layer_filters(store, params, &input, trains)?;
     Ok(input)
+}
+
+/// One train entry's test metrics and epochs, copied into the report's rows.
+fn read_run(store: &Store, key: &Key) -> Result<RunOutput, TaskError> {
+    let (kind, hex) = (TaskKind::Train.name(), key.hex());
+    let metrics: TestMetrics = read_json(store, kind, &hex, files::TEST)?;
+    let csv = store.read_output(kind, &hex, files::EPOCHS)?;
+    let epochs = parse_epochs_csv(&csv).map_err(|what| TaskError::Format {
+        task: format!(
+            "train/{}/hop{}/fold{}",
+            metrics.model, metrics.hop, metrics.fold
+        ),
+        what: format!("{}: {what}", files::EPOCHS),
+    })?;
+    Ok(RunOutput {
+        metrics: run_metrics(metrics),
+        epochs: epochs.into_iter().map(epoch_row).collect(),
+    })
+}
+
+/// The report's copy of a run's test metrics (every field, so
+/// `report_input.json` holds what `test.json` holds).
+fn run_metrics(m: TestMetrics) -> RunMetrics {
+    let song = |s: SongPrediction| SongRow {
+        track: s.track,
+        label: s.label,
+        predicted: s.predicted,
+        votes: s.votes,
+    };
+    RunMetrics {
+        model: m.model,
+        hop: m.hop,
+        fold: m.fold,
+        params: m.params,
+        chunk_accuracy: m.chunk_accuracy,
+        song_accuracy: m.song_accuracy,
+        epochs_run: m.epochs_run,
+        best_epoch: m.best_epoch,
+        seconds: m.seconds,
+        device: m.device,
+        confusion: m.confusion,
+        songs: m.songs.into_iter().map(song).collect(),
+    }
+}
+
+/// The report's copy of one epoch's metrics.
+fn epoch_row(e: EpochMetrics) -> EpochRow {
+    EpochRow {
+        epoch: e.epoch,
+        train_loss: e.train_loss,
+        train_accuracy: e.train_accuracy,
+        val_loss: e.val_loss,
+        val_accuracy: e.val_accuracy,
+        learning_rate: e.learning_rate,
+        seconds: e.seconds,
+    }
 }
 
 /// The report task: gathers from every upstream train entry.
@@ -180,37 +225,6 @@ fn notes(params: &ReportParams, input: &ReportInput) -> Vec<String> {
     notes
 }
 
-/// Parses `epochs.csv` (header [`crate::train::export::EPOCH_CSV_HEADER`]).
-fn parse_epochs(bytes: &[u8]) -> Result<Vec<EpochMetrics>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or_default();
-    if header != crate::train::export::EPOCH_CSV_HEADER {
-        return Err(format!("unexpected header `{header}`"));
-    }
-    lines
-        .enumerate()
-        .filter(|(_, l)| !l.is_empty())
-        .map(|(i, line)| {
-            let at = |e: String| format!("line {}: {e}", i + 2);
-            let cells: Vec<&str> = line.split(',').collect();
-            if cells.len() != 7 {
-                return Err(at(format!("{} cells, expected 7", cells.len())));
-            }
-            let f = |j: usize| cells[j].parse::<f64>().map_err(|e| at(e.to_string()));
-            Ok(EpochMetrics {
-                epoch: cells[0].parse().map_err(|e| at(format!("{e}")))?,
-                train_loss: f(1)?,
-                train_accuracy: f(2)?,
-                val_loss: f(3)?,
-                val_accuracy: f(4)?,
-                learning_rate: f(5)?,
-                seconds: f(6)?,
-            })
-        })
-        .collect()
-}
-
 /// The 1×n filters of the best model that has some (highest mean song
 /// accuracy; its lowest finished fold at that hop).
 fn first_layer_filters(
@@ -289,11 +303,30 @@ fn has_time_filters(arch: &ArchConfig) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::export::epochs_csv;
 
+    /// The report's rows serialise exactly as the train entry's files do.
     #[test]
-    fn epochs_csv_round_trips() {
-        let history = vec![EpochMetrics {
+    fn the_report_rows_copy_every_field_of_the_train_entry() {
+        let metrics = TestMetrics {
+            model: "m".into(),
+            hop: 80,
+            fold: 2,
+            params: 1234,
+            chunk_accuracy: 0.5,
+            song_accuracy: 0.75,
+            epochs_run: 7,
+            best_epoch: 5,
+            seconds: 1.25,
+            device: "cpu".into(),
+            confusion: vec![vec![1, 0], vec![0, 1]],
+            songs: vec![SongPrediction {
+                track: "a/1".into(),
+                label: 1,
+                predicted: 0,
+                votes: vec![3, 2],
+            }],
+        };
+        let epoch = EpochMetrics {
             epoch: 1,
             train_loss: 2.0794,
             train_accuracy: 0.125,
@@ -301,16 +334,10 @@ mod tests {
             val_accuracy: 0.2,
             learning_rate: 0.01,
             seconds: 1.5,
-        }];
-        let parsed = parse_epochs(epochs_csv(&history).as_bytes()).unwrap();
-        assert_eq!(parsed, history);
-    }
-
-    #[test]
-    fn epochs_csv_errors_name_the_line() {
-        let bad = format!("{}\n1,2,3\n", crate::train::export::EPOCH_CSV_HEADER);
-        let err = parse_epochs(bad.as_bytes()).unwrap_err();
-        assert!(err.contains("line 2"), "{err}");
-        assert!(parse_epochs(b"epoch,loss\n").is_err());
+        };
+        let ours = serde_json::to_string_pretty(&run_metrics(metrics.clone())).unwrap();
+        assert_eq!(ours, serde_json::to_string_pretty(&metrics).unwrap());
+        let ours = serde_json::to_string_pretty(&epoch_row(epoch.clone())).unwrap();
+        assert_eq!(ours, serde_json::to_string_pretty(&epoch).unwrap());
     }
 }

@@ -22,7 +22,8 @@ use crate::features::{FeatureConfig, NormStats};
 use crate::layout::files;
 use crate::model::{ArchConfig, FilterBankBackend, FilterBankNet};
 
-use super::export::{decode_safetensors, load_named};
+use super::export::load_named;
+use super::weights::decode_safetensors;
 use super::{TrainConfig, TrainError};
 
 /// Version of the card's format.

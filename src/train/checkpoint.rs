@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::export::{decode_safetensors, encode_safetensors, write_atomic, NamedTensor};
+use super::export::write_atomic;
 use super::schedule::ScheduleState;
+use super::weights::{decode_safetensors, encode_safetensors, NamedTensor};
 use super::{EpochMetrics, TrainError};
 
 /// Bump when the checkpoint format or what the fingerprint covers changes.
@@ -37,7 +38,7 @@ const EPOCH_KEY: &str = "epoch";
 
 /// Everything the training loop needs to continue after `epochs_done` epochs.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Progress {
+pub struct TrainingProgress {
     /// Finished epochs.
     pub epochs_done: usize,
     /// Whether the schedule already decided to stop.
@@ -89,7 +90,7 @@ impl Checkpoint {
     }
 
     /// Saves `progress` (weights first, state last).
-    pub fn save(&self, progress: &Progress) -> Result<(), TrainError> {
+    pub fn save(&self, progress: &TrainingProgress) -> Result<(), TrainError> {
         let meta = BTreeMap::from([(EPOCH_KEY.to_owned(), progress.epochs_done.to_string())]);
         write_atomic(
             &self.dir.join(CURRENT_FILE),
@@ -123,7 +124,7 @@ impl Checkpoint {
     /// Loads the saved progress, or `None` when there is no usable checkpoint
     /// (absent, another run's fingerprint, an older format, or weights that do
     /// not match the state). Unreadable files are errors.
-    pub fn load(&self) -> Result<Option<Progress>, TrainError> {
+    pub fn load(&self) -> Result<Option<TrainingProgress>, TrainError> {
         let path = self.dir.join(STATE_FILE);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -148,7 +149,7 @@ impl Checkpoint {
         } else {
             Vec::new()
         };
-        Ok(Some(Progress {
+        Ok(Some(TrainingProgress {
             epochs_done: state.epochs_done,
             stopped: state.stopped,
             schedule: ScheduleState {
@@ -208,13 +209,13 @@ fn metrics_from_bits(&(epoch, bits): &(usize, [u64; 6])) -> EpochMetrics {
 mod tests {
     use super::*;
 
-    fn progress(epochs_done: usize) -> Progress {
+    fn progress(epochs_done: usize) -> TrainingProgress {
         let tensor = NamedTensor {
             name: "w".into(),
             shape: vec![2],
             values: vec![0.1, -0.3],
         };
-        Progress {
+        TrainingProgress {
             epochs_done,
             stopped: false,
             schedule: ScheduleState {

@@ -1,42 +1,22 @@
 //! Outputs of a training run, all written atomically (temp file in the target
 //! directory, then rename):
 //!
-//! - **weights** (`best.safetensors`): every float parameter of the module,
-//!   `f32`, little-endian, row-major, named by its module path joined with `.`
-//!   (the struct field names chosen in [`crate::model`], `Vec` elements by
-//!   index, e.g. `banks.0.weight`). Layouts are burn's: dense weights are
-//!   `[in, out]` (PyTorch's `nn.Linear.weight` is the transpose), biases `[out]`;
-//!   filter-bank layouts are documented by the model. One metadata entry,
-//!   `tempora`, holds a JSON object (sorted keys) describing the run, so the file
-//!   is bit-identical for the same weights.
-//! - **per-epoch metrics** (`epochs.csv`): one row per [`EpochMetrics`].
+//! - **weights** (`best.safetensors`): every float parameter of the module
+//!   ([`named_tensors`], [`load_named`]), encoded by [`super::weights`].
+//! - **per-epoch metrics** (`epochs.csv`): [`super::entry::epochs_csv`].
 //! - **test metrics** (`test.json`): [`TestMetrics`].
 //!
 //! Must not know about optimisers or datasets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use super::{EpochMetrics, TestMetrics, TrainError};
-
-/// Name of the single safetensors metadata entry.
-pub const METADATA_KEY: &str = "tempora";
-
-/// One named parameter, on the host.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NamedTensor {
-    /// Module path joined with `.`.
-    pub name: String,
-    /// Shape.
-    pub shape: Vec<usize>,
-    /// Row-major values.
-    pub values: Vec<f32>,
-}
+use super::weights::NamedTensor;
+use super::{TestMetrics, TrainError};
 
 /// Collects parameters with their module paths.
 struct Collector {
@@ -160,72 +140,6 @@ pub fn load_named<B: Backend, M: Module<B>>(
     Ok(module)
 }
 
-/// Encodes tensors as safetensors bytes with one metadata entry
-/// ([`METADATA_KEY`]) holding `metadata` as JSON with sorted keys.
-pub fn encode_safetensors(
-    tensors: &[NamedTensor],
-    metadata: &BTreeMap<String, String>,
-) -> Result<Vec<u8>, TrainError> {
-    let bytes: Vec<Vec<u8>> = tensors
-        .iter()
-        .map(|t| t.values.iter().flat_map(|v| v.to_le_bytes()).collect())
-        .collect();
-    let views = tensors
-        .iter()
-        .zip(&bytes)
-        .map(|(t, b)| {
-            TensorView::new(Dtype::F32, t.shape.clone(), b)
-                .map(|view| (t.name.clone(), view))
-                .map_err(|e| TrainError::Weights(format!("tensor {}: {e}", t.name)))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let json = serde_json::to_string(metadata)
-        .map_err(|e| TrainError::Weights(format!("weights metadata: {e}")))?;
-    let info = HashMap::from([(METADATA_KEY.to_owned(), json)]);
-    safetensors::tensor::serialize(views, Some(info))
-        .map_err(|e| TrainError::Weights(format!("encoding safetensors: {e}")))
-}
-
-/// Decodes safetensors bytes written by [`encode_safetensors`]: the tensors
-/// (sorted by name) and the metadata map. `origin` names the file in errors.
-pub fn decode_safetensors(
-    bytes: &[u8],
-    origin: &Path,
-) -> Result<(Vec<NamedTensor>, BTreeMap<String, String>), TrainError> {
-    let bad = |what: String| TrainError::Weights(format!("{}: {what}", origin.display()));
-    let file = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
-    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
-    let metadata = match header.metadata().as_ref().and_then(|m| m.get(METADATA_KEY)) {
-        Some(json) => serde_json::from_str(json).map_err(|e| bad(format!("metadata: {e}")))?,
-        None => BTreeMap::new(),
-    };
-    let mut names = file.names();
-    names.sort_unstable();
-    let tensors = names
-        .into_iter()
-        .map(|name| {
-            let view = file.tensor(name).map_err(|e| bad(e.to_string()))?;
-            if view.dtype() != Dtype::F32 {
-                return Err(bad(format!(
-                    "tensor {name} is {:?}, expected F32",
-                    view.dtype()
-                )));
-            }
-            let values = view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            Ok(NamedTensor {
-                name: name.to_owned(),
-                shape: view.shape().to_vec(),
-                values,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((tensors, metadata))
-}
-
 /// Writes `bytes` to `path` atomically: a temp file in the same directory,
 /// flushed, then renamed over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
@@ -245,28 +159,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
     Ok(())
 }
 
-/// Header of the per-epoch metrics CSV.
-pub const EPOCH_CSV_HEADER: &str =
-    "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds";
-
-/// The per-epoch metrics as CSV text (shortest round-trip float formatting).
-pub fn epochs_csv(history: &[EpochMetrics]) -> String {
-    let mut csv = format!("{EPOCH_CSV_HEADER}\n");
-    for m in history {
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{}\n",
-            m.epoch,
-            m.train_loss,
-            m.train_accuracy,
-            m.val_loss,
-            m.val_accuracy,
-            m.learning_rate,
-            m.seconds
-        ));
-    }
-    csv
-}
-
 /// Writes the test metrics as pretty JSON.
 pub fn write_test_metrics(path: &Path, metrics: &TestMetrics) -> Result<(), TrainError> {
     let json = serde_json::to_vec_pretty(metrics)
@@ -276,7 +168,10 @@ pub fn write_test_metrics(path: &Path, metrics: &TestMetrics) -> Result<(), Trai
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::train::weights::{decode_safetensors, encode_safetensors};
     use burn::backend::NdArray;
     use burn::nn::{Linear, LinearConfig};
 
@@ -323,23 +218,5 @@ mod tests {
         tensors[0].shape = vec![2, 3];
         let err = load_named::<NdArray, _>(two(&device), &tensors, &device).unwrap_err();
         assert!(err.to_string().contains("first.weight"), "{err}");
-    }
-
-    #[test]
-    fn csv_has_one_row_per_epoch() {
-        let m = EpochMetrics {
-            epoch: 1,
-            train_loss: 2.5,
-            train_accuracy: 0.25,
-            val_loss: 2.0,
-            val_accuracy: 0.5,
-            learning_rate: 0.01,
-            seconds: 1.5,
-        };
-        let csv = epochs_csv(&[m]);
-        assert_eq!(
-            csv,
-            format!("{EPOCH_CSV_HEADER}\n1,2.5,0.25,2,0.5,0.01,1.5\n")
-        );
     }
 }

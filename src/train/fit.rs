@@ -34,7 +34,7 @@ use burn::tensor::{Int, Tensor};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::checkpoint::{Checkpoint, Progress};
+use super::checkpoint::{Checkpoint, TrainingProgress};
 use super::data::{ChunkSet, FoldData};
 use super::evaluate::{logits_to_vec, score, score_rows, Classifier};
 use super::export::{load_named, named_tensors};
@@ -161,7 +161,7 @@ fn start<B, M>(
     cfg: &TrainConfig,
     device: &B::Device,
     checkpoint: Option<&Checkpoint>,
-) -> Result<(M, Progress), TrainError>
+) -> Result<(M, TrainingProgress), TrainError>
 where
     B: AutodiffBackend,
     M: AutodiffModule<B>,
@@ -177,7 +177,7 @@ where
         Some(saved) => Ok((load_named::<B, M>(model, &saved.current, device)?, saved)),
         None => Ok((
             model,
-            Progress {
+            TrainingProgress {
                 epochs_done: 0,
                 stopped: false,
                 schedule: ScheduleState::new(cfg.learning_rate),
@@ -196,7 +196,7 @@ where
 fn run_epoch<B, M, O>(
     model: M,
     optim: &mut O,
-    state: &mut Progress,
+    state: &mut TrainingProgress,
     cfg: &TrainConfig,
     classes: usize,
     data: &FoldData,

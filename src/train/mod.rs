@@ -23,7 +23,10 @@
 //! - [`fit`](mod@fit): the training loop and its randomness.
 //! - [`evaluate`]: chunk and song level scores, majority vote, confusion.
 //! - [`checkpoint`]: per-epoch checkpoints for resume.
-//! - [`export`]: safetensors weights, CSV and JSON outputs, atomic writes.
+//! - [`export`]: a module's weights as named tensors, the run's outputs, atomic writes.
+//! - [`weights`]: the safetensors weights file, encoded and decoded (no burn).
+//! - [`entry`]: the test metrics and the per-epoch CSV, the types a train
+//!   entry's readers need (no burn).
 //! - [`run`]: one run end to end; [`run_fold`] dispatches it to a backend.
 //!
 //! # Determinism
@@ -51,14 +54,17 @@ use serde::{Deserialize, Serialize};
 pub mod card;
 pub mod checkpoint;
 pub mod data;
+pub mod entry;
 pub mod evaluate;
 pub mod export;
 pub mod fit;
 pub mod run;
 pub mod schedule;
+pub mod weights;
 
 pub use card::{ModelCard, Provenance, MODEL_CARD_FORMAT};
 pub use data::{ChunkRef, ChunkSet, ChunkSpec, FoldData, SongInfo};
+pub use entry::{EpochMetrics, SongPrediction, TestMetrics};
 pub use evaluate::Classifier;
 pub use fit::{fit, Fitted};
 pub use run::{run_fold, train_and_test, RunId};
@@ -166,65 +172,4 @@ impl Default for TrainConfig {
             seed: 11,
         }
     }
-}
-
-/// Metrics of one epoch (one row of the per-epoch CSV).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochMetrics {
-    /// 1-based epoch number.
-    pub epoch: usize,
-    /// Mean training cross-entropy.
-    pub train_loss: f64,
-    /// Training chunk accuracy (0..1).
-    pub train_accuracy: f64,
-    /// Mean validation cross-entropy.
-    pub val_loss: f64,
-    /// Validation chunk accuracy (0..1).
-    pub val_accuracy: f64,
-    /// Learning rate used in this epoch.
-    pub learning_rate: f64,
-    /// Wall-clock seconds of this epoch.
-    pub seconds: f64,
-}
-
-/// One test song's prediction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SongPrediction {
-    /// Track id.
-    pub track: String,
-    /// True class index.
-    pub label: usize,
-    /// Predicted class index (majority vote over chunks).
-    pub predicted: usize,
-    /// Chunk votes per class.
-    pub votes: Vec<u32>,
-}
-
-/// Test metrics of one (model, hop, fold): the JSON every report is built from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TestMetrics {
-    /// Model name as in the spec.
-    pub model: String,
-    /// Chunk hop in frames.
-    pub hop: usize,
-    /// Fold index (0-based).
-    pub fold: usize,
-    /// Trainable parameters.
-    pub params: usize,
-    /// Test chunk accuracy (0..1).
-    pub chunk_accuracy: f64,
-    /// Test song accuracy by majority vote (0..1).
-    pub song_accuracy: f64,
-    /// Epochs run.
-    pub epochs_run: usize,
-    /// Epoch (1-based) whose weights were kept (best validation accuracy).
-    pub best_epoch: usize,
-    /// Training wall-clock seconds.
-    pub seconds: f64,
-    /// Device it ran on, in words.
-    pub device: String,
-    /// Song-level confusion matrix, `[true][predicted]`.
-    pub confusion: Vec<Vec<u32>>,
-    /// Per-song predictions.
-    pub songs: Vec<SongPrediction>,
 }

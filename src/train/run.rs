@@ -33,11 +33,11 @@ use crate::model::{ArchConfig, FilterBankBackend, FilterBankNet};
 
 use super::checkpoint::{Checkpoint, CHECKPOINT_VERSION};
 use super::data::FoldData;
+use super::entry::epochs_csv;
 use super::evaluate::{confusion, score, song_accuracy, vote, Classifier};
-use super::export::{
-    encode_safetensors, epochs_csv, named_tensors, write_atomic, write_test_metrics,
-};
+use super::export::{named_tensors, write_atomic, write_test_metrics};
 use super::fit::{derive_seed, fit, Stream};
+use super::weights::encode_safetensors;
 use super::{EpochMetrics, TestMetrics, TrainConfig, TrainError};
 
 /// Output file names inside a run's directory (owned by [`crate::layout`]).

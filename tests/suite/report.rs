@@ -7,8 +7,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use tempora::report::{self, ReportInput, RunOutput};
-use tempora::train::{EpochMetrics, TestMetrics};
+use tempora::report::{self, EpochRow, ReportInput, RunMetrics, RunOutput};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/report");
 
@@ -23,7 +22,7 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Parses an epoch CSV as the training engine writes it.
-fn read_epochs(path: &Path) -> Vec<EpochMetrics> {
+fn read_epochs(path: &Path) -> Vec<EpochRow> {
     let text = fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
     assert_eq!(
@@ -33,7 +32,7 @@ fn read_epochs(path: &Path) -> Vec<EpochMetrics> {
     lines
         .map(|line| {
             let v: Vec<f64> = line.split(',').map(|x| x.parse().unwrap()).collect();
-            EpochMetrics {
+            EpochRow {
                 epoch: v[0] as usize,
                 train_loss: v[1],
                 train_accuracy: v[2],
@@ -61,7 +60,7 @@ fn fixture() -> ReportInput {
         for hop in entries(&model) {
             for fold in entries(&hop) {
                 let json = fs::read_to_string(fold.join("test_metrics.json")).unwrap();
-                let metrics: TestMetrics = serde_json::from_str(&json).unwrap();
+                let metrics: RunMetrics = serde_json::from_str(&json).unwrap();
                 let epochs = read_epochs(&fold.join("epochs.csv"));
                 input.runs.push(RunOutput { metrics, epochs });
             }
@@ -224,7 +223,7 @@ fn ablation() -> ReportInput {
     for (model, (base, value)) in input.models.iter_mut().zip(sweeps) {
         model.paper_params = None;
         model.paper_accuracy.clear();
-        model.sweep = Some(report::SweepInfo {
+        model.sweep = Some(tempora::plan::params::SweepInfo {
             base: base.into(),
             settings: vec![("*.pool.freq".into(), value.into())],
         });

@@ -20,7 +20,8 @@ use tempora::device::ComputeDevice;
 use tempora::features::{mel_spectrogram, FeatureConfig, MelSpectrogram, NormScope, NormStats};
 use tempora::model::{paper, ArchConfig, FilterBankNet};
 use tempora::train::evaluate::Classifier;
-use tempora::train::export::{encode_safetensors, load_named, named_tensors, NamedTensor};
+use tempora::train::export::{load_named, named_tensors};
+use tempora::train::weights::{encode_safetensors, NamedTensor};
 use tempora::train::{run_fold, ChunkSpec, FoldData, RunId, Schedule, TestMetrics, TrainConfig};
 
 /// Folds of the test split: 4 leaves 12 test songs (of 48) per fold.

@@ -11,8 +11,8 @@ use super::{
     draw_legend, padded_range, series_color, split_legend, DrawResult, Mark, Plot, FAMILY,
     LEGEND_WIDTH,
 };
+use crate::plan::params::PaperOnlyRow;
 use crate::report::frame::Table;
-use crate::report::PaperOnlyRow;
 
 /// Panel width in pixels.
 const PANEL_WIDTH: u32 = 620;

@@ -3,7 +3,7 @@
 //! that epoch (early stopping ends folds at different epochs; the number of
 //! folds behind a point can therefore drop towards the end of a curve).
 //!
-//! Must not know how training works: it averages [`EpochMetrics`] rows.
+//! Must not know how training works: it averages [`EpochRow`]s.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +15,7 @@ use super::{
     draw_legend, padded_range, series_color, split_legend, DrawResult, Mark, Plot, FAMILY,
     LEGEND_WIDTH,
 };
-use crate::train::EpochMetrics;
+use crate::report::EpochRow;
 
 /// Panel size in pixels.
 const PANEL: (u32, u32) = (600, 380);
@@ -46,7 +46,7 @@ pub(crate) struct ModelCurve {
 /// Averages the epoch rows of several folds per epoch, summing in the
 /// order given (fold order) so the result does not depend on threads.
 pub(crate) fn mean_over_folds<'a>(
-    folds: impl IntoIterator<Item = &'a [EpochMetrics]>,
+    folds: impl IntoIterator<Item = &'a [EpochRow]>,
 ) -> Vec<EpochMean> {
     let mut sums: BTreeMap<usize, ([f64; 3], usize)> = BTreeMap::new();
     for fold in folds {
@@ -203,8 +203,8 @@ impl Plot for CurvesPlot {
 mod tests {
     use super::*;
 
-    fn epoch(epoch: usize, loss: f64) -> EpochMetrics {
-        EpochMetrics {
+    fn epoch(epoch: usize, loss: f64) -> EpochRow {
+        EpochRow {
             epoch,
             train_loss: loss,
             train_accuracy: 0.0,
