@@ -15,9 +15,8 @@ use crate::spec::{Experiment, ModelSpec};
 
 use super::graph::TaskGraph;
 use super::params::{
-    ChunksParams, DatasetInfo, DeviceClass, FeaturesParams, ModelReportInfo, NormParams,
-    NormSongs, PaperOnlyRow, ReportParams, SongRef, SplitParams, SweepInfo, TaskParams,
-    TrainParams,
+    ChunksParams, DatasetInfo, DeviceClass, FeaturesParams, ModelReportInfo, NormParams, NormSongs,
+    PaperOnlyRow, ReportParams, SongRef, SplitParams, SweepInfo, TaskParams, TrainParams,
 };
 use super::task::{Dep, KeyError, Locator, Task};
 use super::PlanError;

@@ -24,6 +24,11 @@ pub const BUILT: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/code_dige
 /// Per kind: its name, the code version that enters its task keys, and the
 /// digest of the code that version was recorded for.
 pub const RECORDED: &[(&str, u32, &str)] = &[
+    // Every kind recorded result-neutral: the house moved (executors into
+    // `exec`, the report's own run rows, `stats`, the spec's claims, the report
+    // task's parameters in `plan::params`, one audio front end, typed errors
+    // that keep their causes, a device-class check before a task is claimed);
+    // KIND_SOURCES now lists every file each kind's code reaches.
     // Every kind recorded result-neutral: layout.rs gained the Slurm run
     // directory's names (slurm/, slurm_files) and `slurm_root`, which no
     // task writes.
@@ -33,17 +38,17 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "features",
         1,
-        "f5576cca0a2479fdaa375e55d3b0a6fd3a8bd1aa2891129066c8111d64861fea",
+        "584be86643b7bdd09f2024ed81aedf80b3ca861d89ac8930db7bd76f77012f4d",
     ),
     (
         "norm",
         1,
-        "3890611b4bbc133e6a0dbfcd9c0133d3fa2fd51e0a7111df205db3287d614da2",
+        "ff1a08e1e4f863738249f14860c46446b9d97438bbd7a8a3fca037332a841838",
     ),
     (
         "chunks",
         1,
-        "e0edce557815379e36a8db180e10308b56e340530991a1e5fee3268152b72205",
+        "f51710a8dbd43b615f724e7870e0fca792729f7ff4126f8ad66040d01bf0b705",
     ),
     // train v2: entries hold the model card (`model.json`); digest
     // re-recorded for an error text, and for the optional
@@ -64,7 +69,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "train",
         3,
-        "2cf62404fd3e43586c1952fb02ed9675383530f1823c07238c58dc0b003002d1",
+        "a77bd4a89f1e9ffae24ded9a7b4fc5e700c4fce3abd2f4acdc33e2d02e2e4e31",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line
@@ -80,7 +85,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "report",
         4,
-        "256093853a4cb5752dbaa57298e94946220c699ad67a48bfb5b07794f4b57ef3",
+        "fc5b7da1d18dbc44e108540b0310127baaca2f4ad3213d6738c35f07fd0eaa6c",
     ),
 ];
 

@@ -328,10 +328,8 @@ fn task_cli_and_predict_share_one_front_end() {
         .unwrap();
     let workspace = Workspace::open(&dir.path().join("cache")).unwrap();
     let plan = workspace.plan_features(dataset, &cfg).unwrap();
-    let executor = LocalExecutor {
-        jobs: 1,
-        mode: Mode::Run,
-    };
+    let mut executor = LocalExecutor::all_cores(Mode::Run);
+    executor.jobs = 1;
     let run = workspace.run_features(&plan, &executor, vec![]).unwrap();
     assert!(run.ok(), "{:?}", run.summary.failed);
     let ctx = workspace.context(plan.dataset.clone(), ComputeDevice::Cpu);
