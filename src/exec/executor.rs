@@ -14,7 +14,8 @@ use std::time::Instant;
 use crate::plan::{FrozenPlan, Task, TaskGraph, TaskId};
 use crate::tasks::{self, Context};
 
-use super::runner::{JobContext, JobInfo, Observer, Outcome, Resource, StopFlag, Summary};
+use super::runner::Summary;
+use super::runner::{report_end, JobContext, JobInfo, Observer, Outcome, Resource, StopFlag};
 use super::ExecError;
 
 /// The tasks one run must compute, with what computing them needs.
@@ -97,10 +98,11 @@ pub fn run_frozen_task(
     };
     observer.started(&info);
     let clock = Instant::now();
-    let job = JobContext::new(info.clone(), observer.clone(), stop);
+    let job = JobContext::new(info.clone(), observer.clone(), stop.clone());
     let result = tasks::run_task(context, &task, &job);
     let shown = result.as_ref().map(|o| *o).map_err(|e| e.to_string());
-    observer.finished(&info, &shown, clock.elapsed().as_secs_f64());
+    let seconds = clock.elapsed().as_secs_f64();
+    report_end(observer.as_ref(), &info, &shown, seconds, &stop);
     Ok((task, result?))
 }
 

@@ -127,6 +127,13 @@ impl Observer for RunLog {
         );
     }
 
+    fn stopped(&self, job: &JobInfo, seconds: f64) {
+        self.note(
+            "job_stopped",
+            json!({ "id": job.id, "label": job.label, "seconds": seconds }),
+        );
+    }
+
     fn skipped(&self, job: &JobInfo, failed: &str) {
         self.note(
             "job_skipped",

@@ -65,8 +65,13 @@ impl ProgressBars {
         self.overall.finish_and_clear();
     }
 
-    fn take_line(&self, id: &str) -> Option<ProgressBar> {
-        self.lines.lock().ok()?.remove(id)
+    /// Removes a job's line from the terminal.
+    fn clear_line(&self, id: &str) {
+        let line = self.lines.lock().ok().and_then(|mut l| l.remove(id));
+        if let Some(line) = line {
+            line.finish_and_clear();
+            self.multi.remove(&line);
+        }
     }
 }
 
@@ -97,14 +102,15 @@ impl Observer for ProgressBars {
     }
 
     fn finished(&self, job: &JobInfo, result: &Result<Outcome, String>, _seconds: f64) {
-        if let Some(line) = self.take_line(&job.id) {
-            line.finish_and_clear();
-            self.multi.remove(&line);
-        }
+        self.clear_line(&job.id);
         self.overall.inc(1);
         if let Err(e) = result {
             self.println(&format!("error: {}: {e}", job.label));
         }
+    }
+
+    fn stopped(&self, job: &JobInfo, _seconds: f64) {
+        self.clear_line(&job.id);
     }
 
     fn skipped(&self, job: &JobInfo, failed: &str) {

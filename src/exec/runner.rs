@@ -97,6 +97,9 @@ pub trait Observer: Send + Sync {
     fn finished(&self, _job: &JobInfo, _result: &Result<Outcome, String>, _seconds: f64) {}
     /// A job will not run because `failed` (one of its dependencies) failed.
     fn skipped(&self, _job: &JobInfo, _failed: &str) {}
+    /// A job returned early because a stop was asked for: it did not finish,
+    /// and resumes from its last checkpoint when run again.
+    fn stopped(&self, _job: &JobInfo, _seconds: f64) {}
 }
 
 /// A request to stop a run, shared between whoever asks (a signal handler)
@@ -146,6 +149,9 @@ impl Observer for Tee {
     }
     fn skipped(&self, job: &JobInfo, failed: &str) {
         self.0.iter().for_each(|o| o.skipped(job, failed));
+    }
+    fn stopped(&self, job: &JobInfo, seconds: f64) {
+        self.0.iter().for_each(|o| o.stopped(job, seconds));
     }
 }
 
@@ -310,9 +316,30 @@ fn execute(
                 .map_or_else(|| "panicked".to_string(), |m| format!("panicked: {m}"))),
         },
     };
-    let seconds = clock.elapsed().as_secs_f64();
-    observer.finished(&job.info, &result, seconds);
+    report_end(
+        observer.as_ref(),
+        &job.info,
+        &result,
+        clock.elapsed().as_secs_f64(),
+        stop,
+    );
     result
+}
+
+/// Tells `observer` how a job ended: finished, or stopped early on a stop
+/// request (an error then is the job returning early, not a failure).
+pub fn report_end(
+    observer: &dyn Observer,
+    info: &JobInfo,
+    result: &Result<Outcome, String>,
+    seconds: f64,
+    stop: &StopFlag,
+) {
+    if result.is_err() && stop.is_requested() {
+        observer.stopped(info, seconds);
+    } else {
+        observer.finished(info, result, seconds);
+    }
 }
 
 impl Runner {

@@ -63,7 +63,7 @@ fn measuring_child() {
     };
     let args: Vec<&str> = joined.split('\x1f').collect();
     let dir = std::env::current_dir().expect("working directory");
-    println!("PEAK_KIB {}", peak_of_child_kib(&args, &dir));
+    println!("\nPEAK_KIB {}", peak_of_child_kib(&args, &dir));
 }
 
 /// Runs `tempora args…` in `dir` on 2 worker threads; returns its peak
@@ -89,8 +89,8 @@ fn peak_rss_mib(args: &[&str], dir: &Path) -> u64 {
     );
     let kib: u64 = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("PEAK_KIB "))
-        .and_then(|n| n.trim().parse().ok())
+        .find_map(|l| l.split("PEAK_KIB ").nth(1))
+        .and_then(|n| n.split_whitespace().next()?.parse().ok())
         .unwrap_or_else(|| panic!("no peak reported: {stdout}"));
     kib / 1024
 }
