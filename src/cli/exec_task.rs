@@ -66,7 +66,7 @@ pub fn run(args: ExecTaskArgs) -> anyhow::Result<ExitCode> {
             println!("{word} {} {}", task.id, task.key);
             Ok(ExitCode::SUCCESS)
         }
-        Err(WorkspaceError::Exec(ExecError::Task(e))) => {
+        Err(WorkspaceError::Exec(e)) if matches!(*e, ExecError::Task(_)) => {
             eprintln!("error: task {}: {e}", args.task);
             Ok(ExitCode::from(1))
         }

@@ -91,6 +91,11 @@ impl RunOutcome {
     }
 }
 
+/// Whether the executor returned because the Slurm executor detached.
+fn is_detached(e: &ExecError) -> bool {
+    matches!(e, ExecError::Slurm(s) if matches!(**s, SlurmError::Detached { .. }))
+}
+
 impl Workspace {
     /// Plans `target` for the request's device and selection, runs the stale
     /// tasks on its executor and returns the report the request asks for.
@@ -115,9 +120,10 @@ impl Workspace {
             record,
         ) {
             Ok(run) => run,
-            Err(WorkspaceError::Exec(ExecError::Slurm(e)))
-                if matches!(*e, SlurmError::Detached { .. }) =>
-            {
+            Err(WorkspaceError::Exec(e)) if is_detached(&e) => {
+                let ExecError::Slurm(e) = *e else {
+                    unreachable!("matched just above")
+                };
                 let SlurmError::Detached { run, submitted } = *e else {
                     unreachable!("matched just above")
                 };

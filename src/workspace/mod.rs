@@ -69,9 +69,10 @@ pub enum WorkspaceError {
     /// The run log could not be created.
     #[error(transparent)]
     Log(#[from] LogError),
-    /// The executor could not run the plan (or the Slurm executor detached).
+    /// The executor could not run the plan (or the Slurm executor detached;
+    /// boxed: the largest error, kept off the happy path).
     #[error(transparent)]
-    Exec(#[from] ExecError),
+    Exec(Box<ExecError>),
     /// A frozen plan cannot be used.
     #[error(transparent)]
     Frozen(#[from] FrozenError),
@@ -103,6 +104,12 @@ pub enum WorkspaceError {
 impl From<PlanError> for WorkspaceError {
     fn from(e: PlanError) -> Self {
         Self::Plan(Box::new(e))
+    }
+}
+
+impl From<ExecError> for WorkspaceError {
+    fn from(e: ExecError) -> Self {
+        Self::Exec(Box::new(e))
     }
 }
 

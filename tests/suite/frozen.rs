@@ -302,7 +302,7 @@ fn a_cpu_keyed_task_is_refused_on_another_device_class_and_publishes_nothing() {
     assert!(
         matches!(
             &err,
-            WorkspaceError::Exec(ExecError::Task(TaskError::WrongDevice { .. }))
+            WorkspaceError::Exec(e) if matches!(**e, ExecError::Task(TaskError::WrongDevice { .. }))
         ),
         "{err}"
     );
