@@ -6,12 +6,15 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
+use std::process::ExitCode;
 use tempora::device::ComputeDevice;
 use tempora::plan::Plan;
 use tempora::report::{self, ReportInput};
-use tempora::workspace::{Detached, RunSummary};
+
+use tempora::workspace::{Detached, RunOutcome, RunSummary};
 
 use super::args::SpecArgs;
+use super::interrupt::Interrupt;
 
 /// `kind  total  cached  to run  why`.
 pub fn kind_table(plan: &Plan) -> String {
@@ -95,6 +98,28 @@ pub fn detached(detached: &Detached, spec: &SpecArgs) -> String {
         detached.submitted,
         detached.run.display()
     )
+}
+
+/// Prints how a run of `run` or `reproduce` ended — detached from its Slurm
+/// jobs, its summary line, or which tasks a signal stopped — and returns the
+/// exit code when the command ends there (detached: 0; stopped: 128 + signal).
+pub fn end_of_run(
+    outcome: &RunOutcome,
+    spec: &SpecArgs,
+    interrupt: &Interrupt,
+    dry_run: bool,
+) -> Option<ExitCode> {
+    if let Some(d) = &outcome.detached {
+        eprintln!("{}", detached(d, spec));
+        return Some(ExitCode::SUCCESS);
+    }
+    let run = outcome.run.as_ref()?;
+    if let Some(line) = run_line(run, dry_run) {
+        eprintln!("{line}");
+    }
+    let (message, code) = interrupt.ending(&run.summary.stopped, run.summary.not_started)?;
+    eprintln!("{message}");
+    Some(code)
 }
 
 /// Adds to the notes of a profile's report the command that runs the

@@ -113,20 +113,8 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<ExitCode> {
         .run_experiment(&common.spec_target(), request)
         .with_context(|| format!("running {}", common.spec.display()))?;
     progress.finish();
-    if let Some(detached) = &outcome.detached {
-        eprintln!("{}", output::detached(detached, &common));
-        return Ok(ExitCode::SUCCESS);
-    }
-    if let Some(run) = &outcome.run {
-        if let Some(line) = output::run_line(run, false) {
-            eprintln!("{line}");
-        }
-        if let Some((message, code)) =
-            interrupt.ending(&run.summary.stopped, run.summary.not_started)
-        {
-            eprintln!("{message}");
-            return Ok(code);
-        }
+    if let Some(code) = output::end_of_run(&outcome, &common, &interrupt, false) {
+        return Ok(code);
     }
     let failed = outcome.failed();
     if let Some(mut input) = outcome.report {

@@ -82,27 +82,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .run_experiment(&args.common.spec_target(), request)
         .with_context(|| format!("running {}", args.common.spec.display()))?;
     progress.finish();
-    if let Some(detached) = &outcome.detached {
-        eprintln!("{}", output::detached(detached, &args.common));
-        return Ok(ExitCode::SUCCESS);
-    }
-    let Some(run) = &outcome.run else {
-        return Ok(ExitCode::SUCCESS);
-    };
-    if let Some(line) = output::run_line(run, args.dry_run) {
-        eprintln!("{line}");
-    }
-    if let Some((message, code)) = interrupt.ending(&run.summary.stopped, run.summary.not_started) {
-        eprintln!("{message}");
+    if let Some(code) = output::end_of_run(&outcome, &args.common, &interrupt, args.dry_run) {
         return Ok(code);
     }
+    let ok = outcome.ok();
     if let Some(mut input) = outcome.report {
         output::note_full_command(&mut input, &args.common);
         let dir = args.reports_dir.join(&input.experiment);
         output::write_and_print(&input, &dir, false)?;
         eprintln!("report: {} (`tempora report` prints it)", dir.display());
     }
-    Ok(if run.ok() {
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
