@@ -12,7 +12,9 @@
 //!   [`filter_bank`];
 //! - `backward.rs`: the implementation for `Autodiff<B>` (gradient registration);
 //! - `cpu.rs`: the `NdArray` implementation (rayon + AVX2/FMA kernels);
-//! - `kernel.rs`: the CubeCL kernels and the `CubeBackend` (CUDA) implementation;
+//! - `kernel/`: the CubeCL kernels and the `CubeBackend` (CUDA, wgpu)
+//!   implementation, with the forward's window search split into bounded
+//!   chunks (`kernel/forward.rs`);
 //! - `reference.rs`: the same computation with burn's generic ops (conv2d +
 //!   ReLU + max_pool2d), used by the model for every other bank and by the tests.
 //!
@@ -29,7 +31,7 @@
 
 mod backward;
 mod cpu;
-mod kernel;
+pub mod kernel;
 pub mod reference;
 
 use std::sync::Arc;

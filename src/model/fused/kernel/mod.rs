@@ -1,12 +1,11 @@
-//! The fused filter bank on CUDA (any CubeCL runtime): CubeCL kernels and
-//! [`FilterBankBackend`] for `CubeBackend` (burn's `Cuda` without fusion).
+//! The fused filter bank on a GPU (any CubeCL runtime: CUDA, wgpu): CubeCL
+//! kernels and [`FilterBankBackend`] for `CubeBackend` (burn's `Cuda` and
+//! `Wgpu` without fusion).
 //!
-//! - Forward, shared-memory kernel: one cube per (example, band group); the
-//!   group's input rows are loaded once into shared memory, then each thread
-//!   scans every window of its filters (threads stride over filters) and
-//!   writes the output and arg-max directly (no cross-thread reduction).
-//!   Used when the rows fit in [`SHARED_ROWS_MAX_FLOATS`]; otherwise the
-//!   global-memory kernel runs one thread per output.
+//! - Forward ([`forward`]): the window search of each (example, filter, band
+//!   group) is split into chunks of a bounded number of loop iterations, one
+//!   invocation each (rows staged in shared memory when they fit), then one
+//!   reduction invocation per output keeps the first maximum.
 //! - Backward: one thread per packed tap (`dweight`), one per filter
 //!   (`dbias`), one per input value (`dx`, only when asked). Each thread
 //!   sums over (example, group) in a fixed order: no atomics, deterministic.
@@ -28,111 +27,37 @@ use cubecl::{calculate_cube_count_elemwise, prelude::*};
 
 use super::{BankLayout, FilterBankBackend, OpGrads};
 
-/// Largest `pool × frames` block staged in shared memory (32 KiB of f32,
-/// within every CUDA GPU's default 48 KiB per block).
-pub const SHARED_ROWS_MAX_FLOATS: usize = 8 * 1024;
-/// Threads per cube of the shared-memory forward kernel.
-const FORWARD_CUBE_THREADS: u32 = 128;
-/// A value below every window sum (finite: NVRTC-safe literal).
-const BELOW_ANY_SUM: f32 = -3.0e38;
+mod forward;
 
-/// Forward with the band group's rows in shared memory.
-#[cube(launch)]
-fn forward_shared_kernel<F: Float, I: Int>(
-    x: &Tensor<F>,
-    w: &Tensor<F>,
-    bias: &Tensor<F>,
-    widths: &Tensor<I>,
-    offsets: &Tensor<I>,
-    out: &mut Tensor<F>,
-    argmax: &mut Tensor<I>,
-    #[comptime] pool: usize,
-    #[comptime] frames: usize,
-    #[define(F, I)] _dtypes: [StorageType; 2],
-) {
-    let filters = out.shape(1);
-    let groups = out.shape(2);
-    let cube = CUBE_POS_X as usize;
-    let b = cube / groups;
-    let g = cube % groups;
-    let mut rows = SharedMemory::<F>::new(pool * frames);
-    let base = b * x.stride(0) + g * pool * x.stride(1);
-    let mut i = UNIT_POS_X as usize;
-    while i < pool * frames {
-        let m = i / frames;
-        let t = i % frames;
-        rows[i] = x[base + m * x.stride(1) + t * x.stride(2)];
-        i += CUBE_DIM_X as usize;
-    }
-    sync_cube();
-    let mut k = UNIT_POS_X as usize;
-    while k < filters {
-        let n = u32::cast_from(widths[k]) as usize;
-        let off = u32::cast_from(offsets[k]) as usize;
-        let mut best = F::new(BELOW_ANY_SUM);
-        let mut best_i = 0usize;
-        for m in 0..pool {
-            for t in 0..frames - n + 1 {
-                let mut acc = F::new(0.0);
-                for j in 0..n {
-                    acc += w[off + j] * rows[m * frames + t + j];
-                }
-                if acc > best {
-                    best = acc;
-                    best_i = (g * pool + m) * frames + t;
-                }
-            }
-        }
-        let o = b * out.stride(0) + k * out.stride(1) + g * out.stride(2);
-        out[o] = F::max(best + bias[k], F::new(0.0));
-        argmax[o] = I::cast_from(best_i);
-        k += CUBE_DIM_X as usize;
-    }
-}
+use forward::{
+    partial_global_kernel, partial_shared_kernel, reduce_kernel, ForwardSplit, FORWARD_CUBE_THREADS,
+};
 
-/// Forward reading global memory: one thread per (example, filter, group).
-#[cube(launch)]
-fn forward_global_kernel<F: Float, I: Int>(
-    x: &Tensor<F>,
-    w: &Tensor<F>,
-    bias: &Tensor<F>,
-    widths: &Tensor<I>,
-    offsets: &Tensor<I>,
-    out: &mut Tensor<F>,
-    argmax: &mut Tensor<I>,
-    pool: u32,
-    #[define(F, I)] _dtypes: [StorageType; 2],
-) {
-    if ABSOLUTE_POS >= out.len() {
-        terminate!();
-    }
-    let filters = out.shape(1);
-    let groups = out.shape(2);
-    let frames = x.shape(2);
-    let pool = pool as usize;
-    let g = ABSOLUTE_POS % groups;
-    let k = (ABSOLUTE_POS / groups) % filters;
-    let b = ABSOLUTE_POS / (groups * filters);
-    let n = u32::cast_from(widths[k]) as usize;
-    let off = u32::cast_from(offsets[k]) as usize;
-    let mut best = F::new(BELOW_ANY_SUM);
-    let mut best_i = 0usize;
-    for mm in 0..pool {
-        let m = g * pool + mm;
-        let base = b * x.stride(0) + m * x.stride(1);
-        for t in 0..frames - n + 1 {
-            let mut acc = F::new(0.0);
-            for j in 0..n {
-                acc += w[off + j] * x[base + (t + j) * x.stride(2)];
-            }
-            if acc > best {
-                best = acc;
-                best_i = m * frames + t;
-            }
-        }
-    }
-    out[ABSOLUTE_POS] = F::max(best + bias[k], F::new(0.0));
-    argmax[ABSOLUTE_POS] = I::cast_from(best_i);
+/// The most loop iterations one invocation of each GPU kernel of the fused
+/// op runs for `layout` on a `[batch, bands, frames]` input, by kernel name:
+/// what a device with a loop cap (lavapipe: 65,535) is checked against.
+pub fn loop_iterations(
+    layout: &BankLayout,
+    batch: usize,
+    bands: usize,
+    frames: usize,
+) -> Vec<(&'static str, usize)> {
+    let (k, g, pool) = (
+        layout.filters(),
+        layout.pooled_bands(bands),
+        layout.pool_size(bands),
+    );
+    let split = ForwardSplit::new(layout.widths(), pool, frames);
+    vec![
+        (
+            "forward window search",
+            split.partial_loop_iterations(layout.widths()),
+        ),
+        ("forward reduction", split.chunks),
+        ("weight gradient", batch * g),
+        ("bias gradient", batch * g),
+        ("input gradient", k * g),
+    ]
 }
 
 /// `dweight`: one thread per packed tap. `x`, `out`, `argmax`, `grad` are contiguous.
@@ -295,44 +220,63 @@ where
         );
         let widths = int_tensor::<R, F, I, BT>(as_i64(layout.widths()), &x.device);
         let offsets = int_tensor::<R, F, I, BT>(as_i64(layout.offsets()), &x.device);
+        let split = ForwardSplit::new(layout.widths(), pool, frames);
+        let partial_shape = vec![batch, k, g, split.chunks];
+        let partial_best = empty(&x, partial_shape.clone(), x.dtype);
+        let partial_index = empty(&x, partial_shape, I::dtype());
         let out = empty(&x, vec![batch, k, g], x.dtype);
         let argmax = empty(&x, vec![batch, k, g], I::dtype());
         let dtypes = [x.dtype.into(), argmax.dtype.into()];
         let client = x.client.clone();
-        if pool * frames <= SHARED_ROWS_MAX_FLOATS {
-            let cubes = CubeCount::Static((batch * g) as u32, 1, 1);
-            forward_shared_kernel::launch::<R>(
+        if split.shared {
+            let items = k * split.chunks;
+            let cubes = CubeCount::Static(
+                (batch * g) as u32,
+                items.div_ceil(FORWARD_CUBE_THREADS) as u32,
+                1,
+            );
+            partial_shared_kernel::launch::<R>(
                 &client,
                 cubes,
-                CubeDim::new_1d(FORWARD_CUBE_THREADS),
+                CubeDim::new_1d(FORWARD_CUBE_THREADS as u32),
                 x.into_tensor_arg(),
                 weight.into_tensor_arg(),
-                bias.into_tensor_arg(),
                 widths.into_tensor_arg(),
                 offsets.into_tensor_arg(),
-                out.clone().into_tensor_arg(),
-                argmax.clone().into_tensor_arg(),
+                partial_best.clone().into_tensor_arg(),
+                partial_index.clone().into_tensor_arg(),
                 pool,
                 frames,
                 dtypes,
             );
         } else {
-            let (cubes, cube_dim) = elementwise(&x, batch * k * g);
-            forward_global_kernel::launch::<R>(
+            let (cubes, cube_dim) = elementwise(&x, batch * k * g * split.chunks);
+            partial_global_kernel::launch::<R>(
                 &client,
                 cubes,
                 cube_dim,
                 x.into_tensor_arg(),
                 weight.into_tensor_arg(),
-                bias.into_tensor_arg(),
                 widths.into_tensor_arg(),
                 offsets.into_tensor_arg(),
-                out.clone().into_tensor_arg(),
-                argmax.clone().into_tensor_arg(),
+                partial_best.clone().into_tensor_arg(),
+                partial_index.clone().into_tensor_arg(),
                 pool as u32,
                 dtypes,
             );
         }
+        let (cubes, cube_dim) = elementwise(&out, batch * k * g);
+        reduce_kernel::launch::<R>(
+            &client,
+            cubes,
+            cube_dim,
+            partial_best.into_tensor_arg(),
+            partial_index.into_tensor_arg(),
+            bias.into_tensor_arg(),
+            out.clone().into_tensor_arg(),
+            argmax.clone().into_tensor_arg(),
+            dtypes,
+        );
         (out, argmax)
     }
 
@@ -414,6 +358,29 @@ where
             x: dx,
             weight: dw,
             bias: db,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::adapter::SOFTWARE_LOOP_CAP;
+    use crate::model::{paper, BankAxis};
+
+    #[test]
+    fn every_table1_bank_fits_a_software_device_at_batch_50() {
+        for k in [1, 8] {
+            for arch in [paper::o_net(k), paper::p_net(k), paper::o_p_net(k)] {
+                for bank in arch.banks.iter().filter(|b| b.axis == BankAxis::Time) {
+                    let layout =
+                        BankLayout::new(&bank.groups, bank.pool_freq, arch.bands, arch.frames)
+                            .unwrap();
+                    for (kernel, n) in loop_iterations(&layout, 50, arch.bands, arch.frames) {
+                        assert!(n <= SOFTWARE_LOOP_CAP, "{k}x {}: {kernel} {n}", bank.name);
+                    }
+                }
+            }
         }
     }
 }
