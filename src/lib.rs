@@ -22,7 +22,7 @@
 //! - [`regression`]: an experiment's results against a baseline (what `tempora check` runs in CI).
 //! - [`report`]: polars aggregation into Table 1, plots.
 //! - [`stats`]: mean, sample standard deviation and Student's t, for the report's Findings and the regression check.
-//! - [`device`]: choosing CPU or CUDA at run time, without panicking when there is no driver.
+//! - [`device`]: choosing CPU, CUDA or a wgpu adapter at run time, without panicking when there is no driver.
 //! - [`calibration`]: how fast a device computes, measured once and cached for `plan`'s estimates.
 //! - [`heap`]: the C allocator's settings that keep training's per-step buffers in the process.
 #![warn(missing_docs)]

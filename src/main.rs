@@ -30,6 +30,8 @@ enum Command {
     Features(cli::features::FeaturesArgs),
     /// Inspect datasets and write the synthetic corpus as wav files.
     Datasets(cli::datasets::DatasetsArgs),
+    /// List the devices `--device` can name (CPU, CUDA, wgpu) and what `auto` picks.
+    Devices(cli::devices::DevicesArgs),
     /// Measure this CPU's speed once, so `plan` can estimate training time.
     Calibrate(cli::calibrate::CalibrateArgs),
     /// Show what an experiment would compute, why, and what it costs.
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Reproduce(args) => cli::reproduce::run(args),
         Command::Features(args) => cli::features::run(args),
         Command::Datasets(args) => cli::datasets::run(args),
+        Command::Devices(args) => cli::devices::run(args),
         Command::Calibrate(args) => cli::calibrate::run(args),
         Command::Plan(args) => cli::plan::run(args),
         Command::Run(args) => cli::run::run(args),

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # GPU readiness in one command, from prebuilt binaries (no Rust needed):
-#   1. the CPU-vs-CUDA cross-checks: the fused filter-bank op (output and
-#      every gradient) and three training steps of each Table 1 model;
+#   1. the CPU-vs-GPU cross-checks on every runtime found (CUDA, and wgpu
+#      wherever a Vulkan/Metal/DX12 adapter exists): the fused filter-bank op,
+#      the pooled convolution and the dense op (output and every gradient),
+#      two training steps of each Table 1 model, `tempora devices`, and
+#      Table 1's tiny profile on wgpu;
 #   2. the training-step benchmark on CUDA against PyTorch + cuDNN (when
 #      python3 can import torch);
 #   3. `tempora run` of Table 1's tiny profile on CUDA, end to end.
 # Prints one summary. Exit status: 0 when everything that ran passed (also
-# when no CUDA device is found: the summary then says so), 1 otherwise.
+# when no GPU runtime is found: the summary then says so), 1 otherwise.
 #
 # Usage: check.sh   (from the bundle folder `just gpu-bundle` writes); each
 # section stops after GPU_CHECK_SECTION_TIMEOUT seconds (default 300).
@@ -44,22 +47,31 @@ record() { # name status detail
     return 0
 }
 
-echo; echo "== 1. CPU vs CUDA cross-checks"
-timeout "${GPU_CHECK_SECTION_TIMEOUT:-300}" ./bin/cuda-tests cuda:: --test-threads 1 --nocapture 2>&1 | tee "$log/tests"
+echo; echo "== 1. CPU vs GPU cross-checks (every runtime found)"
+./bin/tempora devices 2>&1 | tee "$log/devices"
+TEMPORA_BIN="$PWD/bin/tempora" TEMPORA_EXPERIMENTS="$PWD/experiments" \
+    timeout "${GPU_CHECK_SECTION_TIMEOUT:-300}" ./bin/gpu-tests gpu:: --test-threads 1 --nocapture 2>&1 | tee "$log/tests"
 tests_rc=${PIPESTATUS[0]}
-if grep -q 'SKIPPED: .*no CUDA device' "$log/tests"; then
-    why=$(grep -m1 -o 'no CUDA device.*' "$log/tests")
+has_cuda=1
+grep -q 'SKIPPED: .*no CUDA device' "$log/tests" && has_cuda=0
+if [ "$has_cuda" = 0 ] && grep -q 'SKIPPED: .*no wgpu adapter' "$log/tests"; then
     echo; echo "== summary"
-    echo "NOT RUN: no CUDA device was found on this machine; nothing was checked."
-    echo "  $why"
+    echo "NOT RUN: neither a CUDA device nor a wgpu adapter was found on this machine; nothing was checked."
+    grep -m2 -o 'no CUDA device.*\|no wgpu adapter.*' "$log/tests" | sed 's/^/  /'
     exit 0
 fi
-op=$(grep -o 'max |CPU - CUDA| = [0-9.e+-]*' "$log/tests" | awk '{print $NF}' | sort -g | tail -n 1)
-model=$(grep -o 'max |logit| = [0-9.e+-]*' "$log/tests" | awk '{print $NF}' | sort -g | tail -n 1)
-if [ "$tests_rc" = 0 ]; then
-    record "cross-checks (op, 7 models)" PASS "worst op diff ${op:-?}, worst relative logit diff ${model:-?}"
-else
-    record "cross-checks (op, 7 models)" FAIL "see section 1 (exit $tests_rc)"
+for runtime in CUDA wgpu; do
+    op=$(grep -o "max |CPU - $runtime| = [0-9.e+-]*" "$log/tests" | awk '{print $NF}' | sort -g | tail -n 1)
+    model=$(grep -o "max |CPU - $runtime| / max |logit| = [0-9.e+-]*" "$log/tests" | awk '{print $NF}' | sort -g | tail -n 1)
+    [ -n "$op$model" ] || continue
+    record "cross-checks on $runtime" "$([ "$tests_rc" = 0 ] && echo PASS || echo FAIL)" \
+        "worst op diff ${op:-?}, worst relative logit diff ${model:-?}"
+done
+[ "$tests_rc" = 0 ] || record "GPU tests" FAIL "see section 1 (exit $tests_rc)"
+if [ "$has_cuda" = 0 ]; then
+    echo; echo "== summary (no CUDA device: the CUDA sections did not run)"
+    printf '%s\n' "${summary[@]}"
+    exit "$failed"
 fi
 
 echo; echo "== 2. training step on CUDA vs PyTorch + cuDNN (batch 50)"

@@ -39,13 +39,14 @@ pub struct Target {
     /// The cache directory (created on demand; safe to delete).
     #[arg(long, value_name = "DIR", default_value = DEFAULT_CACHE)]
     pub cache: PathBuf,
-    /// Where training runs: `auto` (CUDA when available), `cpu`, `cuda` or `cuda:N`.
-    /// CPU and CUDA results are cached separately.
+    /// Where training runs: `auto` (CUDA, else a hardware GPU through wgpu,
+    /// else the CPU), `cpu`, `cuda[:N]` or `wgpu[:N]` (Vulkan, Metal, DX12;
+    /// `tempora devices` lists them). Results are cached per class (cpu, cuda, wgpu).
     #[arg(long, value_name = "DEVICE", default_value = "auto", value_parser = parse_device)]
     pub device: DeviceChoice,
 }
 
-/// Parses `auto`, `cpu`, `cuda` or `cuda:N`.
+/// Parses `auto`, `cpu`, `cuda[:N]` or `wgpu[:N]`.
 pub fn parse_device(text: &str) -> Result<DeviceChoice, String> {
     text.parse()
         .map_err(|e: tempora::device::DeviceError| e.to_string())
@@ -56,7 +57,9 @@ pub fn parse_device(text: &str) -> Result<DeviceChoice, String> {
 pub fn resolve_device(choice: DeviceChoice) -> anyhow::Result<ComputeDevice> {
     let device = tempora::device::resolve(choice)?;
     if choice == DeviceChoice::Auto && device == ComputeDevice::Cpu {
-        eprintln!("device: no usable CUDA driver/device found; running on the CPU");
+        eprintln!(
+            "device: no usable CUDA device or hardware wgpu adapter found; running on the CPU"
+        );
     }
     Ok(device)
 }

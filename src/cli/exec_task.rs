@@ -54,6 +54,7 @@ pub fn run(args: ExecTaskArgs) -> anyhow::Result<ExitCode> {
     let choice = args.device.unwrap_or(match frozen.device {
         DeviceClass::Cpu => DeviceChoice::Cpu,
         DeviceClass::Cuda => DeviceChoice::Cuda(0),
+        DeviceClass::Wgpu => DeviceChoice::Wgpu(0),
     });
     let device = resolve_device(choice)?;
     let workspace = open_workspace(&args.cache)?;

@@ -9,6 +9,7 @@ pub mod calibrate;
 pub mod cancel;
 pub mod check;
 pub mod datasets;
+pub mod devices;
 pub mod exec_task;
 pub mod export;
 pub mod features;

@@ -76,7 +76,9 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<ExitCode> {
     });
     let profile = match (&args.profile, args.protocol, device) {
         (Some(name), _, _) => Some(name.clone()),
-        (None, Protocol::Auto, ComputeDevice::Cpu) => Some(CPU_PROFILE.to_owned()),
+        (None, Protocol::Auto, ComputeDevice::Cpu | ComputeDevice::Wgpu(_)) => {
+            Some(CPU_PROFILE.to_owned())
+        }
         (None, Protocol::Auto, ComputeDevice::Cuda(_)) | (None, Protocol::Paper, _) => None,
     };
     let common = SpecArgs {
@@ -141,6 +143,7 @@ fn first_line(
     let on = match device {
         ComputeDevice::Cpu => "the CPU".to_owned(),
         ComputeDevice::Cuda(n) => format!("CUDA device {n}"),
+        ComputeDevice::Wgpu(n) => format!("wgpu adapter {n}"),
     };
     let auto = args.profile.is_none() && args.protocol == Protocol::Auto;
     Ok(match (auto, &common.profile) {

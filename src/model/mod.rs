@@ -19,6 +19,7 @@
 mod arch;
 mod argmax_op;
 pub mod dense;
+pub mod device_fit;
 pub mod fused;
 mod grads;
 mod host;

@@ -53,7 +53,7 @@ pub struct ConvGroup<B: Backend> {
 
 /// How a bank is computed.
 #[derive(Debug, Clone)]
-enum BankPath {
+pub(super) enum BankPath {
     /// The fused op over all groups at once.
     Fused(Arc<BankLayout>),
     /// The pooled convolution, one layout per group.
@@ -96,7 +96,7 @@ fn param<B: Backend, const D: usize>(
     Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
-fn bank_path(bank: &BankConfig, arch: &ArchConfig) -> Result<BankPath, ModelError> {
+pub(super) fn bank_path(bank: &BankConfig, arch: &ArchConfig) -> Result<BankPath, ModelError> {
     if bank.axis == BankAxis::Time && bank.pool_time == PoolExtent::All {
         let layout = BankLayout::new(&bank.groups, bank.pool_freq, arch.bands, arch.frames)
             .map_err(|source| ModelError::Bank {

@@ -96,6 +96,9 @@ pub enum PackageError {
     /// Training outputs (model card, weights) could not be read or loaded.
     #[error(transparent)]
     Train(#[from] crate::train::TrainError),
+    /// The device asked for cannot be used.
+    #[error(transparent)]
+    Device(#[from] crate::device::DeviceError),
 }
 
 /// Why one recording could not be classified (the others still are).

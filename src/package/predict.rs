@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use burn::backend::cuda::CudaDevice;
 use burn::backend::ndarray::NdArrayDevice;
-use burn::backend::{Cuda, NdArray};
+use burn::backend::{Cuda, NdArray, Wgpu};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -260,7 +260,7 @@ pub fn save_model_inputs(
     Ok(written)
 }
 
-/// Classifies `paths` with `package` on `device` (CPU: NdArray; CUDA).
+/// Classifies `paths` with `package` on `device` (CPU: NdArray; CUDA; wgpu).
 pub fn predict_files(
     package: Package,
     paths: &[PathBuf],
@@ -273,6 +273,10 @@ pub fn predict_files(
         }
         ComputeDevice::Cuda(index) => {
             Predictor::<Cuda>::new(package, CudaDevice::new(index))?.predict_all(paths, done)
+        }
+        ComputeDevice::Wgpu(index) => {
+            let device = crate::device::wgpu_device(index)?;
+            Predictor::<Wgpu>::new(package, device)?.predict_all(paths, done)
         }
     })
 }

@@ -154,7 +154,7 @@ fn every_listed_source_exists_and_test_files_are_skipped() {
         );
     }
     let model = kind_files(root, &["src/model"]).unwrap();
-    assert!(model.contains(&"src/model/fused/kernel.rs".to_owned()));
+    assert!(model.contains(&"src/model/fused/kernel/forward.rs".to_owned()));
     assert!(!model.contains(&"src/model/fused/tests.rs".to_owned()));
     assert!(kind_files(root, &["src/no_such_file.rs"]).is_err());
 }

@@ -168,10 +168,7 @@ pub fn rate(
     if tasks > 0 && seconds > 0.0 {
         return Some(Calibration {
             device,
-            label: match device {
-                ComputeDevice::Cpu => "cpu".into(),
-                ComputeDevice::Cuda(n) => format!("cuda:{n}"),
-            },
+            label: device.to_string(),
             flops_per_second: done_flops / seconds,
             measured_with: format!("{tasks} cached training tasks"),
             when: calibration::now(),

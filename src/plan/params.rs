@@ -19,8 +19,9 @@ use crate::train::TrainConfig;
 
 use super::key::Key;
 
-/// Where training runs, as far as results are concerned: CPU and CUDA results
-/// differ in their last bits, so the class (not the device index) is keyed.
+/// Where training runs, as far as results are concerned: CPU, CUDA and wgpu
+/// results differ in their last bits, so the class (not the device index) is
+/// keyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceClass {
@@ -28,14 +29,17 @@ pub enum DeviceClass {
     Cpu,
     /// burn CubeCL on CUDA.
     Cuda,
+    /// burn CubeCL on wgpu (Vulkan, Metal, DX12).
+    Wgpu,
 }
 
 impl DeviceClass {
-    /// The class's name as specs and keys spell it (`cpu`, `cuda`).
+    /// The class's name as specs and keys spell it (`cpu`, `cuda`, `wgpu`).
     pub fn name(self) -> &'static str {
         match self {
             DeviceClass::Cpu => "cpu",
             DeviceClass::Cuda => "cuda",
+            DeviceClass::Wgpu => "wgpu",
         }
     }
 }
@@ -45,6 +49,7 @@ impl From<crate::device::ComputeDevice> for DeviceClass {
         match device {
             crate::device::ComputeDevice::Cpu => DeviceClass::Cpu,
             crate::device::ComputeDevice::Cuda(_) => DeviceClass::Cuda,
+            crate::device::ComputeDevice::Wgpu(_) => DeviceClass::Wgpu,
         }
     }
 }

@@ -24,6 +24,12 @@ pub const BUILT: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/code_dige
 /// Per kind: its name, the code version that enters its task keys, and the
 /// digest of the code that version was recorded for.
 pub const RECORDED: &[(&str, u32, &str)] = &[
+    // Every kind recorded result-neutral: `device` became a folder and
+    // gained wgpu adapters (a new device class, keyed apart from cpu and
+    // cuda); the fused op's GPU forward splits each window search into
+    // bounded chunks and reduces them in (band, frame) order: the same
+    // multiply-adds per window and the same arg-max, so the same bytes on
+    // CUDA; the CPU path is unchanged.
     // Every kind recorded result-neutral: the house moved (executors into
     // `exec`, the report's own run rows, `stats`, the spec's claims, the report
     // task's parameters in `plan::params`, one audio front end, typed errors
@@ -38,17 +44,17 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "features",
         1,
-        "584be86643b7bdd09f2024ed81aedf80b3ca861d89ac8930db7bd76f77012f4d",
+        "5c15a92f2b540c90722981788f12e63e680b0c0e041a2091a515ab25ebe0bb3b",
     ),
     (
         "norm",
         1,
-        "ff1a08e1e4f863738249f14860c46446b9d97438bbd7a8a3fca037332a841838",
+        "e5d9b3a0acf4f48d7a0c5c4901b70558cf40dbcb8752f5514c083b9d300fdb8e",
     ),
     (
         "chunks",
         1,
-        "f51710a8dbd43b615f724e7870e0fca792729f7ff4126f8ad66040d01bf0b705",
+        "28a86c5ccdf01dbe14d9f1ed9f10a81961610392e0d6e26ec0d51c7516f37a3d",
     ),
     // train v2: entries hold the model card (`model.json`); digest
     // re-recorded for an error text, and for the optional
@@ -69,7 +75,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "train",
         3,
-        "a77bd4a89f1e9ffae24ded9a7b4fc5e700c4fce3abd2f4acdc33e2d02e2e4e31",
+        "dc22cb2b4b1bb298e855542fa38582c4f8ba6f8a39b26b66d31bde4cd8122260",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line
@@ -85,7 +91,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "report",
         4,
-        "fc5b7da1d18dbc44e108540b0310127baaca2f4ad3213d6738c35f07fd0eaa6c",
+        "bd23499ff6ccd59cd6c0a2284023b9b88cadd0a3bee14645d92bea7238aa59f6",
     ),
 ];
 

@@ -95,6 +95,9 @@ pub enum TrainError {
     /// The architecture cannot be built.
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
+    /// The device cannot be used (missing adapter, or a kernel too long for it).
+    #[error(transparent)]
+    Device(#[from] crate::device::DeviceError),
     /// The caller asked training to stop (e.g. Ctrl-C, a time-limit warning):
     /// it stopped after saving the checkpoint of an epoch, where it resumes.
     #[error(

@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use burn::backend::cuda::CudaDevice;
 use burn::backend::ndarray::NdArrayDevice;
-use burn::backend::{Autodiff, Cuda, NdArray};
+use burn::backend::{Autodiff, Cuda, NdArray, Wgpu};
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
@@ -216,6 +216,11 @@ pub fn run_fold(
             out_dir,
             progress,
         ),
+        ComputeDevice::Wgpu(index) => {
+            let wgpu = crate::device::wgpu_device(index)?;
+            crate::model::device_fit::check_fits_device(arch, cfg.batch_size, device)?;
+            run_on::<Autodiff<Wgpu>>(run, arch, cfg, data, &wgpu, &name, out_dir, progress)
+        }
     }
 }
 

@@ -1,0 +1,41 @@
+//! Whether a model's GPU kernels fit a device's limits: a software Vulkan
+//! adapter (lavapipe) stops a shader invocation after a fixed number of loop
+//! iterations without an error, so tempora checks the fused op's kernels
+//! against that limit before training there.
+
+use super::fused::kernel::loop_iterations;
+use super::net::{bank_path, BankPath};
+use super::ArchConfig;
+
+/// Refuses `arch` on a device that stops shaders after a fixed number of loop
+/// iterations (a software Vulkan adapter) when one of the fused op's kernels
+/// would run more in one invocation for batches of `batch`: such a device
+/// returns wrong results without an error.
+pub fn check_fits_device(
+    arch: &ArchConfig,
+    batch: usize,
+    device: crate::device::ComputeDevice,
+) -> Result<(), crate::device::DeviceError> {
+    let Some((adapter, cap)) = device
+        .wgpu_adapter()
+        .and_then(|adapter| Some((adapter, adapter.loop_cap()?)))
+    else {
+        return Ok(());
+    };
+    for bank in &arch.banks {
+        let Ok(BankPath::Fused(layout)) = bank_path(bank, arch) else {
+            continue;
+        };
+        let counts = loop_iterations(&layout, batch, arch.bands, arch.frames);
+        if let Some((kernel, iterations)) = counts.into_iter().find(|&(_, n)| n > cap) {
+            return Err(crate::device::DeviceError::LoopCap {
+                device: format!("{device} ({})", adapter.describe()),
+                bank: bank.name.clone(),
+                kernel,
+                iterations,
+                cap,
+            });
+        }
+    }
+    Ok(())
+}
