@@ -16,6 +16,8 @@
 //! ├── frozen/<experiment>[@<profile>]-<hash>.json   frozen plans that workers run tasks of
 //! ├── slurm/<experiment>[@<profile>]/   Slurm runs (see [`slurm_files`]); `active` names the live one
 //! ├── sources.json              the planner's (path, size, mtime) → blake3 index
+//! ├── checksums.json            (path, size, mtime) → MD5 of Ballroom/GTZAN files (canonical check)
+//! ├── tensorboard/<experiment>[@<profile>]/<model>/hop<H>/fold<K>/   live training curves
 //! ├── calibration.json          measured training throughput (`tempora calibrate`)
 //! └── logs/<run>.jsonl          one JSON-lines log per run
 //! ```
@@ -73,7 +75,16 @@ pub mod slurm_files {
 }
 
 /// Top-level names under the cache root that are not task kinds.
-pub const RESERVED_DIRS: [&str; 7] = ["work", "locks", "trash", "logs", "plans", "frozen", "slurm"];
+pub const RESERVED_DIRS: [&str; 8] = [
+    "work",
+    "locks",
+    "trash",
+    "logs",
+    "plans",
+    "frozen",
+    "slurm",
+    "tensorboard",
+];
 
 /// The paths of one cache directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +195,23 @@ impl CacheLayout {
     /// The source index.
     pub fn source_index(&self) -> PathBuf {
         self.root.join("sources.json")
+    }
+
+    /// The MD5 index of the canonical-copy check ([`crate::dataset::canonical`]).
+    pub fn checksum_index(&self) -> PathBuf {
+        self.root.join("checksums.json")
+    }
+
+    /// Every experiment's TensorBoard event files (`tensorboard --logdir` it):
+    /// wall-clock data, kept outside the content-addressed entries.
+    pub fn tensorboard_root(&self) -> PathBuf {
+        self.root.join("tensorboard")
+    }
+
+    /// The TensorBoard log directory of `experiment` with `profile`.
+    pub fn tensorboard(&self, experiment: &str, profile: Option<&str>) -> PathBuf {
+        self.tensorboard_root()
+            .join(experiment_stem(experiment, profile))
     }
 
     /// The measured training throughput.

@@ -9,7 +9,7 @@
 //!
 //! - [`audio`]: decode any supported file, downmix to mono, resample to 44.1 kHz.
 //! - [`features`]: the paper's log-compressed mel spectrogram and normalisation statistics.
-//! - [`dataset`]: track lists (embedded synthetic corpus, Ballroom, folder-per-class), folds, chunks.
+//! - [`dataset`]: track lists (embedded synthetic corpus, Ballroom, GTZAN, folder-per-class), folds, chunks, canonical checksums.
 //! - [`spec`]: the TOML experiment schema, validated and expanded into an [`spec::Experiment`].
 //! - [`plan`]: turns an experiment into a DAG of content-addressed tasks.
 //! - [`exec`]: runs jobs: cache store, job queue, progress, logs, resume.
@@ -21,6 +21,7 @@
 //! - [`tasks`]: binds each planned task kind to what it computes (features, chunks, training, …).
 //! - [`regression`]: an experiment's results against a baseline (what `tempora check` runs in CI).
 //! - [`report`]: polars aggregation into Table 1, plots.
+//! - [`tensorboard`]: training curves as TensorBoard event files, live and from the cache.
 //! - [`stats`]: mean, sample standard deviation and Student's t, for the report's Findings and the regression check.
 //! - [`device`]: choosing CPU, CUDA or a wgpu adapter at run time, without panicking when there is no driver.
 //! - [`calibration`]: how fast a device computes, measured once and cached for `plan`'s estimates.
@@ -43,5 +44,6 @@ pub mod report;
 pub mod spec;
 pub mod stats;
 pub mod tasks;
+pub mod tensorboard;
 pub mod train;
 pub mod workspace;

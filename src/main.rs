@@ -42,6 +42,8 @@ enum Command {
     Status(cli::status::StatusArgs),
     /// Regenerate reports/<experiment>/ from cached results and print Table 1.
     Report(cli::report::ReportArgs),
+    /// Write TensorBoard event files of an experiment's finished trainings from the cache.
+    Tensorboard(cli::tensorboard::TensorBoardArgs),
     /// Write a trained model of an experiment as a package (weights + manifest).
     Export(cli::export::ExportArgs),
     /// Classify recordings with a model package (majority vote over chunks).
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Command::Features(args) => cli::features::run(args),
         Command::Datasets(args) => cli::datasets::run(args),
         Command::Devices(args) => cli::devices::run(args),
+        Command::Tensorboard(args) => cli::tensorboard::run(args),
         Command::Calibrate(args) => cli::calibrate::run(args),
         Command::Plan(args) => cli::plan::run(args),
         Command::Run(args) => cli::run::run(args),

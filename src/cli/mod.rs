@@ -23,3 +23,4 @@ pub mod reproduce;
 pub mod run;
 pub mod slurm_worker;
 pub mod status;
+pub mod tensorboard;

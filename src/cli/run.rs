@@ -2,6 +2,9 @@
 //! (re-hashing every output: a corrupt entry is recomputed, never trusted)
 //! and computes only the stale tasks, CPU tasks on `--jobs` threads and
 //! training on the device queue, with progress bars and a JSON-lines log.
+//! Trainings write their curves for TensorBoard as they go (the command to
+//! view them is printed first); a finished experiment's table is printed at
+//! the end (`--quiet` leaves it out).
 //!
 //! Exit codes: 0 when every task succeeded, 1 when some failed (the others
 //! went on and are cached; rerun to retry), 2 on errors before running,
@@ -38,6 +41,9 @@ pub struct RunArgs {
     /// Where the finished experiment's report goes (`<DIR>/<experiment>/`).
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub reports_dir: PathBuf,
+    /// Do not print the table at the end (the report is written all the same).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     #[command(flatten)]
     pub executor: ExecutorArgs,
 }
@@ -66,7 +72,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.dry_run {
         observers.push(Arc::new(DryRunList));
     }
-    let print_plan = |plan: &tempora::plan::Plan| eprintln!("{}", output::plan_header(plan));
+    let workspace = args.common.workspace()?;
+    let print_plan = |plan: &tempora::plan::Plan| {
+        eprintln!("{}", output::plan_header(plan));
+        let mut trains = plan.graph.of_kind(tempora::plan::TaskKind::Train);
+        if !args.dry_run && trains.any(|t| plan.is_stale(&t.id)) {
+            let dir = workspace.tensorboard_dir(plan);
+            let logdir = dir.parent().unwrap_or(&dir);
+            eprintln!(
+                "training curves: tensorboard --logdir {} (runs {}/…)",
+                logdir.display(),
+                dir.file_name().unwrap_or_default().to_string_lossy()
+            );
+        }
+    };
     let request = RunRequest {
         device,
         only: args.only.clone(),
@@ -77,7 +96,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         report: ReportWhen::Computed,
         on_planned: &print_plan,
     };
-    let workspace = args.common.workspace()?;
     let outcome = workspace
         .run_experiment(&args.common.spec_target(), request)
         .with_context(|| format!("running {}", args.common.spec.display()))?;
@@ -89,8 +107,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(mut input) = outcome.report {
         output::note_full_command(&mut input, &args.common);
         let dir = args.reports_dir.join(&input.experiment);
-        output::write_and_print(&input, &dir, false)?;
-        eprintln!("report: {} (`tempora report` prints it)", dir.display());
+        output::write_and_print(&input, &dir, !args.quiet)?;
+        if args.quiet {
+            eprintln!("report: {} (`tempora report` prints it)", dir.display());
+        }
     }
     Ok(if ok {
         ExitCode::SUCCESS

@@ -90,6 +90,7 @@ pub const KIND_SOURCES: &[(&str, &[&str])] = &[
             "src/tasks/mod.rs",
             "src/tasks/norm.rs",
             "src/tasks/train.rs",
+            "src/tensorboard",
             "src/train",
         ],
     ),

@@ -121,6 +121,9 @@ pub struct Context {
     pub dataset: Dataset,
     /// Where training runs.
     pub device: ComputeDevice,
+    /// The experiment's TensorBoard log directory: each training appends its
+    /// curves below it as epochs end (`None`: no event files).
+    pub tensorboard: Option<PathBuf>,
 }
 
 /// Runs `task` under the store protocol: a task already published (by

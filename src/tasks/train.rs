@@ -7,6 +7,10 @@
 //!
 //! The work directory survives a crash (see `exec::store`), so the train
 //! module's per-epoch checkpoint inside it lets a killed run resume.
+//!
+//! As each epoch ends its metrics also go to a TensorBoard event file under
+//! the experiment's log directory ([`Context::tensorboard`]), outside the
+//! entry: a failure to write it is logged once and never fails the training.
 
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -18,6 +22,7 @@ use crate::features::{MelSpectrogram, NormStats};
 use crate::layout::files;
 use crate::plan::params::{SongRef, TrainParams};
 use crate::plan::{Task, TaskKind};
+use crate::tensorboard::{self, EventFile};
 use crate::train::{
     run_fold, ChunkRef, ChunkSet, FoldData, ModelCard, Provenance, RunId, SongInfo,
     MODEL_CARD_FORMAT,
@@ -64,8 +69,10 @@ pub fn compute(
         fold: p.fold,
     };
     let epochs = p.train.epochs as u64;
+    let mut curves = LiveCurves::new(ctx, p);
     // Stops at the epoch boundary after its checkpoint when the run is asked to stop.
     let mut progress = |m: &crate::train::EpochMetrics| {
+        curves.epoch(m);
         job.report(Update {
             done: m.epoch as u64,
             total: epochs,
@@ -96,6 +103,42 @@ pub fn compute(
         source: Box::new(source),
     })?;
     write_json(task, out, files::MODEL_CARD, &model_card(task, p, stats))
+}
+
+/// A training's TensorBoard run, opened at its first epoch; after a write
+/// error it warns once and stays closed.
+struct LiveCurves {
+    dir: Option<std::path::PathBuf>,
+    file: Option<EventFile>,
+}
+
+impl LiveCurves {
+    fn new(ctx: &Context, p: &TrainParams) -> Self {
+        let dir = ctx
+            .tensorboard
+            .as_ref()
+            .map(|root| tensorboard::run_dir(root, &p.model, p.hop, p.fold));
+        Self { dir, file: None }
+    }
+
+    fn epoch(&mut self, m: &crate::train::EpochMetrics) {
+        let Some(dir) = &self.dir else { return };
+        let now = tensorboard::now();
+        let written = match &mut self.file {
+            Some(file) => file.epoch(m, now),
+            None => {
+                EventFile::create(dir, now, &std::process::id().to_string()).and_then(|mut file| {
+                    file.epoch(m, now)?;
+                    self.file = Some(file);
+                    Ok(())
+                })
+            }
+        };
+        if let Err(e) = written {
+            tracing::warn!("{e}; this training's curves are left out of TensorBoard");
+            (self.dir, self.file) = (None, None);
+        }
+    }
 }
 
 /// The model card of the task's trained model.

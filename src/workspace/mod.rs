@@ -14,6 +14,7 @@
 
 pub mod experiment;
 pub mod gc;
+pub mod tensorboard;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -307,16 +308,32 @@ impl Workspace {
         stale: &BTreeSet<TaskId>,
         device: ComputeDevice,
     ) -> Batch {
-        let context = self.context(dataset.clone(), device);
+        let context = self.experiment_context(experiment, profile.as_deref(), dataset, device);
         Batch::of_stale(experiment, profile, context, graph, stale)
     }
 
-    /// What tasks compute with.
+    /// What tasks compute with, outside any experiment (no training curves).
     pub fn context(&self, dataset: Dataset, device: ComputeDevice) -> Context {
         Context {
             store: self.store.clone(),
             dataset,
             device,
+            tensorboard: None,
+        }
+    }
+
+    /// What the tasks of `experiment` (with `profile`) compute with:
+    /// trainings write their curves under its TensorBoard log directory.
+    pub fn experiment_context(
+        &self,
+        experiment: &str,
+        profile: Option<&str>,
+        dataset: &Dataset,
+        device: ComputeDevice,
+    ) -> Context {
+        Context {
+            tensorboard: Some(self.store.layout().tensorboard(experiment, profile)),
+            ..self.context(dataset.clone(), device)
         }
     }
 
@@ -382,7 +399,12 @@ impl Workspace {
         device: ComputeDevice,
         observer: Arc<dyn Observer>,
     ) -> Result<(Task, Outcome), WorkspaceError> {
-        let ctx = self.context(frozen.dataset.clone(), device);
+        let ctx = self.experiment_context(
+            &frozen.experiment,
+            frozen.profile.as_deref(),
+            &frozen.dataset,
+            device,
+        );
         Ok(run_frozen_task(
             &ctx,
             frozen,

@@ -67,6 +67,11 @@ pub fn run_element(
         store: store.clone(),
         dataset: frozen.dataset.clone(),
         device,
+        tensorboard: Some(
+            store
+                .layout()
+                .tensorboard(&frozen.experiment, frozen.profile.as_deref()),
+        ),
     };
     let observer = Arc::new(EventWriter { run: run.clone() });
     let mut report = ElementReport::default();
