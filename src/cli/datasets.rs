@@ -4,6 +4,8 @@
 //!   embedded synthetic corpus as `DIR/<Class>/synth-NNNN.wav` so people can
 //!   listen to it (and load it back as `folder:DIR`).
 //! - `tempora datasets show <dataset>` prints classes and track counts.
+//! - `tempora datasets verify ballroom:/path` (or `gtzan:/path`) compares a
+//!   local copy with the canonical checksums: exit 0 only for an exact copy.
 //!
 //! Owns only the command-line surface; generation and listing live in
 //! `tempora::dataset`.
@@ -15,6 +17,7 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use tempora::audio::write;
+use tempora::dataset::canonical::{self, Md5Index, Verification};
 use tempora::dataset::corpus_files::write_corpus;
 use tempora::dataset::synthetic::DEFAULT_SEED;
 use tempora::dataset::{DatasetSource, SyntheticSize, TrackSource};
@@ -37,8 +40,25 @@ pub enum DatasetsCommand {
     /// Print a dataset's classes and track counts.
     ///
     /// DATASET is `synthetic:tiny|small|full[@seed]`, `ballroom:/path/to/BallroomData`
-    /// (or `ballroom` with TEMPORA_BALLROOM set) or `folder:/path`.
+    /// (or `ballroom` with TEMPORA_BALLROOM set), `gtzan:/path` or `folder:/path`.
     Show(ShowArgs),
+    /// Compare a local Ballroom or GTZAN copy with the canonical checksums.
+    ///
+    /// Every excerpt of the bundled index (mirdata's: folder, file, MD5) is
+    /// matching, differing (same name, other bytes: a re-encoded or edited
+    /// copy) or missing; audio files no excerpt names are extra. Exit status
+    /// 0 only for an exact copy, 1 otherwise.
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `tempora datasets verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The copy: `ballroom:/path/to/BallroomData` or `gtzan:/path/to/genres`.
+    pub dataset: DatasetSource,
+    /// List every missing, differing and extra file (default: the first 10 of each).
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Arguments of `tempora datasets synth`.
@@ -79,6 +99,7 @@ pub fn run(args: DatasetsArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         DatasetsCommand::Synth(args) => synth(args),
         DatasetsCommand::Show(args) => show(args),
+        DatasetsCommand::Verify(args) => verify(args),
     }
 }
 
@@ -161,4 +182,49 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let found = canonical::of_source(&args.dataset, &mut Md5Index::default())
+        .with_context(|| format!("reading {}", args.dataset))?;
+    let Some(v) = found else {
+        anyhow::bail!(
+            "{} has no canonical checksums; `datasets verify` knows ballroom:/path and \
+             gtzan:/path",
+            args.dataset
+        );
+    };
+    println!(
+        "{}: compared with the {} canonical checksums of {} in {:.1} s",
+        args.dataset,
+        v.expected,
+        v.collection,
+        started.elapsed().as_secs_f64()
+    );
+    let limit = if args.all { usize::MAX } else { 10 };
+    print_group("matching", &v.matching, 0);
+    print_group("missing", &v.missing, limit);
+    print_group("differing (same name, other bytes)", &v.differing, limit);
+    print_group("extra (not in the index)", &v.extra, limit);
+    println!("{}", v.summary());
+    Ok(exit_status(&v))
+}
+
+fn print_group(what: &str, names: &[String], limit: usize) {
+    println!("  {what}: {}", names.len());
+    for name in names.iter().take(limit) {
+        println!("    {name}");
+    }
+    if names.len() > limit && limit > 0 {
+        println!("    … {} more (--all lists them)", names.len() - limit);
+    }
+}
+
+fn exit_status(v: &Verification) -> ExitCode {
+    if v.is_exact() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

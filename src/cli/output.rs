@@ -40,10 +40,20 @@ pub fn kind_table(plan: &Plan) -> String {
     out
 }
 
-/// The per-kind table of a plan about to run, and how many tasks will run.
+/// The data warnings, the per-kind table of a plan about to run, and how
+/// many tasks will run.
 pub fn plan_header(plan: &Plan) -> String {
     let stale = plan.graph.tasks().filter(|t| plan.is_stale(&t.id)).count();
-    format!("{}{stale} to run", kind_table(plan))
+    format!("{}{}{stale} to run", data_warnings(plan), kind_table(plan))
+}
+
+/// The plan's data warnings (class balance against the folds, a copy that
+/// is not canonical), one `warning:` line each; empty when there are none.
+pub fn data_warnings(plan: &Plan) -> String {
+    plan.warnings
+        .iter()
+        .map(|w| format!("warning: {w}\n"))
+        .collect()
 }
 
 /// `cpu` or `cuda:N`.

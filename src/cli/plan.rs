@@ -36,6 +36,7 @@ pub struct PlanArgs {
 /// `tempora plan`.
 pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let (workspace, plan, device) = args.common.plan(Check::Sizes)?;
+    eprint!("{}", super::output::data_warnings(&plan));
     if args.dot {
         print!("{}", plan::dot::to_dot(&plan.graph, &plan.freshness));
     } else if args.json {

@@ -10,9 +10,9 @@
 //!
 //! Must not decode audio.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::folder::{audio_files, check_dir, subdirectories, track_id, IdRegistry};
+use super::folder::{audio_files, check_dir, nested_or_self, subdirectories, track_id, IdRegistry};
 use super::synthetic::tempo::{ballroom_track_count, CLASSES};
 use super::{Dataset, DatasetError, Track, TrackSource};
 
@@ -27,15 +27,16 @@ const HINT: &str = "Ballroom (ISMIR 2004 tempo contest, \
     tempora; download BallroomData.zip, unpack it, and point to it with \
     'ballroom:/path/to/BallroomData' or TEMPORA_BALLROOM=/path/to/BallroomData";
 
+/// The folder holding the class folders: `path/BallroomData` when it
+/// exists, else `path`.
+pub fn root(path: &Path) -> PathBuf {
+    nested_or_self(path, BALLROOM_DIR)
+}
+
 /// Lists a local Ballroom copy; warns (tracing) when it does not hold 698 tracks.
 pub fn load(path: &Path, name: String) -> Result<Dataset, DatasetError> {
     check_dir(path, "ballroom", HINT)?;
-    let nested = path.join(BALLROOM_DIR);
-    let root = if nested.is_dir() {
-        nested
-    } else {
-        path.to_path_buf()
-    };
+    let root = root(path);
     let classes: Vec<String> = CLASSES.iter().map(|c| c.name.to_string()).collect();
     let mut seen = vec![false; classes.len()];
     let mut tracks = Vec::new();

@@ -55,6 +55,17 @@ pub fn load(root: &Path, name: String) -> Result<Dataset, DatasetError> {
     })
 }
 
+/// `path/<nested>` when that folder exists (a distribution's top folder,
+/// e.g. `BallroomData`, `genres`), else `path` itself.
+pub(super) fn nested_or_self(path: &Path, nested: &str) -> PathBuf {
+    let inner = path.join(nested);
+    if inner.is_dir() {
+        inner
+    } else {
+        path.to_path_buf()
+    }
+}
+
 /// Fails with a hint when `path` is missing or not a directory.
 pub(super) fn check_dir(
     path: &Path,

@@ -1,19 +1,24 @@
 //! Datasets: track lists in a stable order (embedded synthetic corpus, a local
-//! Ballroom copy, any folder-per-class tree), folds and chunks.
+//! Ballroom or GTZAN copy, any folder-per-class tree), folds and chunks.
 //!
-//! - [`source`]: `synthetic:…` / `ballroom:…` / `folder:…` parsing and dispatch.
+//! - [`source`]: `synthetic:…` / `ballroom:…` / `gtzan:…` / `folder:…` parsing and dispatch.
 //! - [`synthetic`]: the deterministic generator of the embedded corpus.
-//! - [`ballroom`], [`folder`]: loaders of audio trees on disk.
+//! - [`ballroom`], [`gtzan`], [`folder`]: loaders of audio trees on disk.
+//! - [`canonical`]: a local Ballroom or GTZAN copy against the canonical checksums.
 //! - [`folds`]: the reference protocol's cross-validation folds.
+//! - [`balance`]: what the class balance means for the folds (warnings).
 //! - [`chunks`]: chunk start positions and the short-song policy.
 //!
 //! Must not know about training.
 
+pub mod balance;
 pub mod ballroom;
+pub mod canonical;
 pub mod chunks;
 pub mod corpus_files;
 pub mod folder;
 pub mod folds;
+pub mod gtzan;
 pub mod source;
 pub mod synthetic;
 

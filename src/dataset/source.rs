@@ -1,6 +1,6 @@
 //! Where a dataset comes from, as written in a spec or on the command line:
 //! `synthetic:tiny|small|full[@seed]`, `ballroom:/path` (or `ballroom` with
-//! `TEMPORA_BALLROOM` set), `folder:/path`. Parsing, printing (round-trips) and
+//! `TEMPORA_BALLROOM` set), `gtzan:/path`, `folder:/path`. Parsing, printing (round-trips) and
 //! dispatch to the loaders.
 //!
 //! Must not know how loaders walk directories or synthesise audio.
@@ -9,13 +9,13 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use super::{ballroom, folder, synthetic, Dataset, DatasetError, Track, TrackSource};
+use super::{ballroom, folder, gtzan, synthetic, Dataset, DatasetError, Track, TrackSource};
 
 /// Environment variable naming a local Ballroom copy (used by a bare `ballroom`).
 pub const BALLROOM_ENV: &str = "TEMPORA_BALLROOM";
 
 /// The dataset kinds, as written before the colon.
-const KINDS: [&str; 3] = ["synthetic", "ballroom", "folder"];
+const KINDS: [&str; 4] = ["synthetic", "ballroom", "gtzan", "folder"];
 
 /// Size of the embedded synthetic corpus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -42,6 +42,8 @@ pub enum DatasetSource {
     },
     /// A local copy of Ballroom (ten-folder or eight-folder layout).
     Ballroom(PathBuf),
+    /// A local copy of GTZAN (`genres/<genre>/*.wav` or `<genre>/*.wav`).
+    Gtzan(PathBuf),
     /// Any `<root>/<label>/**/*.{wav,flac,mp3,ogg}` tree.
     Folder(PathBuf),
 }
@@ -63,6 +65,7 @@ impl DatasetSource {
                     .collect(),
             }),
             DatasetSource::Ballroom(path) => ballroom::load(path, self.to_string()),
+            DatasetSource::Gtzan(path) => gtzan::load(path, self.to_string()),
             DatasetSource::Folder(path) => folder::load(path, self.to_string()),
         }
     }
@@ -98,7 +101,7 @@ impl FromStr for SyntheticSize {
 }
 
 /// Prints the form [`FromStr`] reads back: `synthetic:full` (the `@seed` only
-/// when it is not the default), `ballroom:<path>`, `folder:<path>`.
+/// when it is not the default), `ballroom:<path>`, `gtzan:<path>`, `folder:<path>`.
 impl fmt::Display for DatasetSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -107,6 +110,7 @@ impl fmt::Display for DatasetSource {
             }
             DatasetSource::Synthetic { size, seed } => write!(f, "synthetic:{size}@{seed}"),
             DatasetSource::Ballroom(path) => write!(f, "ballroom:{}", path.display()),
+            DatasetSource::Gtzan(path) => write!(f, "gtzan:{}", path.display()),
             DatasetSource::Folder(path) => write!(f, "folder:{}", path.display()),
         }
     }
@@ -115,7 +119,7 @@ impl fmt::Display for DatasetSource {
 impl FromStr for DatasetSource {
     type Err = DatasetError;
 
-    /// Parses `synthetic:<size>[@<seed>]`, `ballroom:<path>`, `folder:<path>`;
+    /// Parses `synthetic:<size>[@<seed>]`, `ballroom:<path>`, `gtzan:<path>`, `folder:<path>`;
     /// a bare `synthetic` means `synthetic:full`, a bare `ballroom` reads the
     /// path from `TEMPORA_BALLROOM`.
     fn from_str(input: &str) -> Result<Self, Self::Err> {
@@ -139,18 +143,20 @@ impl FromStr for DatasetSource {
                     ),
                 )),
             },
-            ("ballroom" | "folder", Some("")) => Err(bad(
+            ("ballroom" | "gtzan" | "folder", Some("")) => Err(bad(
                 input,
                 format!("missing path after '{kind}:'; write '{kind}:/path/to/data'"),
             )),
             ("ballroom", Some(path)) => Ok(DatasetSource::Ballroom(path.into())),
+            ("gtzan", Some(path)) => Ok(DatasetSource::Gtzan(path.into())),
             ("folder", Some(path)) => Ok(DatasetSource::Folder(path.into())),
+            ("gtzan", None) => Err(bad(input, "write 'gtzan:/path/to/genres'".into())),
             ("folder", None) => Err(bad(input, "write 'folder:/path/to/<label>/files'".into())),
             (other, _) => Err(bad(
                 input,
                 format!(
                     "unknown dataset kind '{other}'; expected synthetic:tiny|small|full[@seed], \
-                     ballroom:/path or folder:/path{}",
+                     ballroom:/path, gtzan:/path or folder:/path{}",
                     did_you_mean(other, &KINDS)
                 ),
             )),
@@ -212,6 +218,7 @@ mod tests {
                 seed: 7,
             },
             DatasetSource::Ballroom("/data/BallroomData".into()),
+            DatasetSource::Gtzan("/data/gtzan/genres".into()),
             DatasetSource::Folder("relative/dir".into()),
         ];
         for source in sources {

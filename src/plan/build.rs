@@ -42,11 +42,14 @@ impl Default for PlanOptions {
     }
 }
 
-/// Plans the experiment. `source_hashes[i]` is the content hash of `dataset.tracks[i]`.
+/// Plans the experiment. `source_hashes[i]` is the content hash of
+/// `dataset.tracks[i]`; `canonical` is how a Ballroom or GTZAN copy compares
+/// with the canonical checksums (the report header says it).
 pub fn build(
     exp: &Experiment,
     dataset: &Dataset,
     source_hashes: &[String],
+    canonical: Option<&str>,
     opts: &PlanOptions,
 ) -> Result<TaskGraph, PlanError> {
     check_inputs(exp, dataset, source_hashes, opts)?;
@@ -122,7 +125,13 @@ pub fn build(
         }
     }
     if opts.only.is_empty() && opts.folds.is_none() {
-        let report = report_task(exp, dataset, &context.dataset_hash, &models, trains)?;
+        let dataset_info = DatasetInfo {
+            name: dataset.name.clone(),
+            tracks: dataset.tracks.len(),
+            content_hash: context.dataset_hash.clone(),
+            canonical: canonical.map(str::to_owned),
+        };
+        let report = report_task(exp, dataset, dataset_info, &models, trains)?;
         graph.insert(report)?;
     }
     Ok(graph)
@@ -356,7 +365,7 @@ fn train_task(
 fn report_task(
     exp: &Experiment,
     dataset: &Dataset,
-    dataset_hash: &str,
+    dataset_info: DatasetInfo,
     models: &[(usize, &ModelSpec)],
     trains: Vec<Dep>,
 ) -> Result<Task, KeyError> {
@@ -391,11 +400,7 @@ fn report_task(
                 source,
             })?
             .to_string(),
-        dataset: DatasetInfo {
-            name: dataset.name.clone(),
-            tracks: dataset.tracks.len(),
-            content_hash: dataset_hash.to_string(),
-        },
+        dataset: dataset_info,
         protocol: protocol_summary(exp, models),
         folds: exp.protocol.folds,
         class_names: dataset.classes.clone(),

@@ -91,6 +91,8 @@ pub mod versions;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::dataset::balance::balance_warnings;
+use crate::dataset::canonical::{self, Md5Index};
 use crate::dataset::{Dataset, DatasetError};
 use crate::exec::store::{Check, Store, StoreError};
 use crate::spec::Experiment;
@@ -197,6 +199,10 @@ pub struct Plan {
     /// The device class training was keyed for: running the plan on another
     /// class is refused ([`crate::tasks::TaskError::WrongDevice`]).
     pub device: DeviceClass,
+    /// What to tell the user about the data before training, one sentence
+    /// each: the class balance against the folds
+    /// ([`crate::dataset::balance`]), a copy that is not canonical.
+    pub warnings: Vec<String>,
 }
 
 /// One row of the per-kind table of `tempora plan` and `status`.
@@ -226,7 +232,16 @@ pub fn prepare(
     let mut index = sources::SourceIndex::load(store.root());
     let hashes = index.hash_tracks(&dataset.tracks)?;
     index.save()?;
-    let graph = build(&experiment, &dataset, &hashes, opts)?;
+    let mut checksums = Md5Index::load(&store.layout().checksum_index());
+    let canonical = canonical::of_source(&experiment.dataset, &mut checksums)?;
+    checksums.save();
+    let canonical = canonical.map(|v| (v.summary(), v.is_exact()));
+    let summary = canonical.as_ref().map(|(words, _)| words.as_str());
+    let graph = build(&experiment, &dataset, &hashes, summary, opts)?;
+    let mut warnings = balance_warnings(&dataset, experiment.protocol.folds, experiment.seed);
+    if let Some((words, false)) = canonical {
+        warnings.push(format!("{}: {words}", dataset.name));
+    }
     let record_path = store
         .layout()
         .plan_record(&experiment.name, experiment.profile.as_deref());
@@ -239,6 +254,7 @@ pub fn prepare(
         freshness,
         record_path,
         device: opts.device,
+        warnings,
     })
 }
 

@@ -12,11 +12,11 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::canonical::size_and_mtime;
 use crate::dataset::{Track, TrackSource};
 use crate::exec::store::{hash_file, write_atomic, StoreError};
 
@@ -70,15 +70,6 @@ pub struct SourceIndex {
     dirty: bool,
 }
 
-fn stat(path: &Path) -> std::io::Result<(u64, u128)> {
-    let meta = fs::metadata(path)?;
-    let mtime = meta
-        .modified()?
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    Ok((meta.len(), mtime))
-}
-
 /// A track's content hash (hex) and, for a file hashed anew, its path and stamp for the index.
 type HashedTrack = (String, Option<(PathBuf, Stamp)>);
 
@@ -126,7 +117,7 @@ impl SourceIndex {
                     path: path.clone(),
                     source,
                 };
-                let (bytes, mtime_ns) = stat(path).map_err(read_err)?;
+                let (bytes, mtime_ns) = size_and_mtime(path).map_err(read_err)?;
                 if let Some(stamp) = self.files.get(path) {
                     if stamp.bytes == bytes && stamp.mtime_ns == mtime_ns {
                         return Ok((stamp.blake3.clone(), None));

@@ -40,7 +40,7 @@ pub(crate) fn parse_dataset(
         let hint = if text.starts_with("ballroom") {
             BALLROOM_HINT.to_owned()
         } else {
-            "write `synthetic:tiny|small|full`, `ballroom:/path/to/BallroomData` or `folder:/path/to/class/folders`".to_owned()
+            "write `synthetic:tiny|small|full`, `ballroom:/path/to/BallroomData`, `gtzan:/path/to/genres` or `folder:/path/to/class/folders`".to_owned()
         };
         DatasetTextError {
             message: format!("bad dataset `{text}`: {reason}"),
@@ -49,6 +49,7 @@ pub(crate) fn parse_dataset(
     })?;
     match source {
         DatasetSource::Ballroom(path) => existing(path, base).map(DatasetSource::Ballroom),
+        DatasetSource::Gtzan(path) => existing(path, base).map(DatasetSource::Gtzan),
         DatasetSource::Folder(path) => existing(path, base).map(DatasetSource::Folder),
         synthetic @ DatasetSource::Synthetic { .. } => Ok(synthetic),
     }
@@ -77,6 +78,7 @@ pub(crate) fn canonical_identity(source: &DatasetSource) -> String {
     match source {
         DatasetSource::Synthetic { size, seed } => format!("synthetic:{size}@{seed}"),
         DatasetSource::Ballroom(_) => "ballroom".into(),
+        DatasetSource::Gtzan(_) => "gtzan".into(),
         DatasetSource::Folder(_) => "folder".into(),
     }
 }

@@ -2,7 +2,9 @@
 //! shell metacharacters go through a whole run; symlink loops, dangling
 //! links, FIFOs and unreadable files are named in one error; a dataset of one
 //! class, a class of one song, more classes than the spec says and one
-//! recording under two labels each have a defined outcome. See
+//! recording under two labels each have a defined outcome; an unbalanced
+//! dataset is warned about before training (naming the class and the folds)
+//! and scored with balanced accuracy beside the paper's. See
 //! docs/robustness.md.
 
 use std::path::{Path, PathBuf};
@@ -219,6 +221,7 @@ fn a_class_with_one_song_plans() {
     tree(&root, &["A", "B", "C"], &[3, 3, 1]);
     let (code, stderr) = plan(dir.path(), &spec(dir.path(), &root, 3));
     assert_eq!(code, 0, "{stderr}");
+    assert_eq!(untested_folds(&stderr, "C").len(), 2, "{stderr}");
 }
 
 #[test]
@@ -235,4 +238,100 @@ fn one_recording_under_two_labels_is_refused_naming_both() {
         stderr.contains("'A/") && stderr.contains("'B/copy'") && stderr.contains("two labels"),
         "{stderr}"
     );
+}
+
+/// The folds of the one test block that holds a class's only song, from the
+/// warning's own words: `folds a, b will not test it`.
+fn untested_folds(stderr: &str, class: &str) -> Vec<usize> {
+    let head = format!("warning: class '{class}' has 1 song for 3 folds: folds ");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with(&head))
+        .unwrap_or_else(|| panic!("no one-song warning for {class}:\n{stderr}"));
+    line[head.len()..]
+        .trim_end_matches(" will not test it")
+        .split(", ")
+        .map(|f| f.parse().unwrap())
+        .collect()
+}
+
+/// Mean per-class recall of a `[true][predicted]` confusion matrix, over the
+/// classes with test songs.
+fn mean_recall(confusion: &[Vec<u64>]) -> f64 {
+    let recalls: Vec<f64> = confusion
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| row.iter().sum::<u64>() > 0)
+        .map(|(c, row)| row[c] as f64 / row.iter().sum::<u64>() as f64)
+        .collect();
+    recalls.iter().sum::<f64>() / recalls.len() as f64
+}
+
+#[test]
+fn an_unbalanced_dataset_is_warned_about_once_and_scored_balanced() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    tree(&root, &["A", "B", "C"], &[12, 1, 10]);
+    let spec = spec(dir.path(), &root, 3);
+    let out = tempora(
+        dir.path(),
+        &["run", spec.to_str().unwrap(), "--cache", "cache", "-j", "2"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let untested = untested_folds(&stderr, "B");
+    assert_eq!(untested.len(), 2, "{stderr}");
+    assert_eq!(
+        stderr.matches("has 1 song for 3 folds").count(),
+        1,
+        "once: {stderr}"
+    );
+    assert!(
+        stderr.contains("warning: class 'B' has fewer than 2 training songs in folds 0, 1, 2"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: classes are unbalanced: 'A' has 12 songs, 'B' 1 (ratio 12.0"),
+        "{stderr}"
+    );
+    // The fold that tests B is the one the warning leaves out; its test.json says so.
+    let mut recalls = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir.path().join("cache/train")).unwrap() {
+        let test: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(entry.unwrap().path().join("test.json")).unwrap(),
+        )
+        .unwrap();
+        let fold = test["fold"].as_u64().unwrap() as usize;
+        let confusion: Vec<Vec<u64>> = serde_json::from_value(test["confusion"].clone()).unwrap();
+        let b_songs: u64 = confusion[1].iter().sum();
+        assert_eq!(
+            b_songs > 0,
+            !untested.contains(&fold),
+            "fold {fold}: {confusion:?}"
+        );
+        recalls.insert(fold, mean_recall(&confusion));
+    }
+    // results.csv: balanced accuracy beside the paper's accuracy, per fold.
+    let csv = std::fs::read_to_string(dir.path().join("reports/hostile/results.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|c| *c == name).unwrap();
+    let (fold, balanced) = (column("fold"), column("balanced_song_accuracy"));
+    assert_eq!(balanced, column("song_accuracy") + 1, "{header:?}");
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let f: usize = cells[fold].parse().unwrap();
+        let value: f64 = cells[balanced].parse().unwrap();
+        assert!(
+            (value - recalls[&f]).abs() < 1e-12,
+            "fold {f}: {value} vs {}",
+            recalls[&f]
+        );
+    }
+    let summary = std::fs::read_to_string(dir.path().join("reports/hostile/summary.csv")).unwrap();
+    assert!(summary
+        .lines()
+        .next()
+        .unwrap()
+        .contains("balanced_song_accuracy_mean"));
 }

@@ -61,7 +61,7 @@ fn synthetic_dataset(songs: usize) -> (Dataset, Vec<String>) {
 
 fn plan_of(exp: &Experiment) -> TaskGraph {
     let (dataset, hashes) = synthetic_dataset(SONGS);
-    build(exp, &dataset, &hashes, &PlanOptions::default()).expect("plan builds")
+    build(exp, &dataset, &hashes, None, &PlanOptions::default()).expect("plan builds")
 }
 
 fn keys(graph: &TaskGraph) -> BTreeMap<String, String> {
@@ -141,7 +141,7 @@ fn a_changed_dataset_invalidates_every_task() {
     let before = keys(&plan_of(&exp));
     let (dataset, mut hashes) = synthetic_dataset(SONGS);
     hashes[0] = blake3::hash(b"another first song").to_hex().to_string();
-    let after = keys(&build(&exp, &dataset, &hashes, &PlanOptions::default()).expect("plan"));
+    let after = keys(&build(&exp, &dataset, &hashes, None, &PlanOptions::default()).expect("plan"));
     // Every task but the untouched songs' features reads song 0 (through the
     // song lists of norm and chunks).
     for (id, key) in &before {
@@ -160,7 +160,7 @@ fn the_device_class_keys_training_only() {
         ..PlanOptions::default()
     };
     let cpu = keys(&plan_of(&exp));
-    let gpu = keys(&build(&exp, &dataset, &hashes, &cuda).expect("plan"));
+    let gpu = keys(&build(&exp, &dataset, &hashes, None, &cuda).expect("plan"));
     for (id, key) in &cpu {
         let trains = id.starts_with("train/") || id.starts_with("report/");
         assert_eq!(gpu.get(id) != Some(key), trains, "{id}");
@@ -176,7 +176,7 @@ fn keys_do_not_depend_on_where_the_files_are() {
         for track in &mut dataset.tracks {
             track.source = TrackSource::File(PathBuf::from(root).join(format!("{}.wav", track.id)));
         }
-        keys(&build(&exp, &dataset, &hashes, &PlanOptions::default()).expect("plan"))
+        keys(&build(&exp, &dataset, &hashes, None, &PlanOptions::default()).expect("plan"))
     };
     assert_eq!(located("/data/a"), located("/mnt/elsewhere/b"));
 }
@@ -225,7 +225,7 @@ fn selections_plan_only_what_they_need_and_no_collectors() {
         folds: Some(vec![0, 1]),
         ..PlanOptions::default()
     };
-    let graph = build(&exp, &dataset, &hashes, &opts).expect("plan");
+    let graph = build(&exp, &dataset, &hashes, None, &opts).expect("plan");
     let counts = graph.counts();
     assert_eq!(counts.get(&TaskKind::Train), Some(&4));
     assert_eq!(counts.get(&TaskKind::Chunks), Some(&4));
@@ -234,7 +234,7 @@ fn selections_plan_only_what_they_need_and_no_collectors() {
         only: vec!["O-nett".into()],
         ..PlanOptions::default()
     };
-    let err = build(&exp, &dataset, &hashes, &wrong)
+    let err = build(&exp, &dataset, &hashes, None, &wrong)
         .unwrap_err()
         .to_string();
     assert!(err.contains("did you mean \"O-net\""), "{err}");

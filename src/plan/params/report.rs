@@ -55,6 +55,10 @@ pub struct DatasetInfo {
     pub tracks: usize,
     /// Content hash of the track list and audio (hex).
     pub content_hash: String,
+    /// For a Ballroom or GTZAN copy: how it compares with the canonical
+    /// checksums (e.g. `canonical Ballroom (698/698 checksums match)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<String>,
 }
 
 /// One row of Table 1 as the spec defines it, with the paper's numbers.
