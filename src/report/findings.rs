@@ -8,13 +8,17 @@
 //! fold `f`, over the `n` folds both finished,
 //!
 //! - effect: mean(d) ± sd(d) in percentage points, and `d_z` = mean / sd;
-//! - a one-sided 95 % lower confidence bound, `L = mean − t(0.95, n−1)·sd/√n`;
-//! - verdict for "better": **holds** when `L > 0`; **does not hold** when the
-//!   mean is ≤ 0 (the other side is as good or better) or when `L ≤ 0` (the
-//!   difference is within fold-to-fold noise); **not enough runs** below
-//!   [`MIN_FOLDS`] paired folds or when a side has no runs at that hop.
-//!   For "at least as good, within a margin m": holds when `L > −m`.
-//!   `fewer_params` also requires the first side to have fewer parameters.
+//! - one-sided 95 % confidence bounds `L = mean − t(0.95, n−1)·sd/√n` and
+//!   `U = mean + t(0.95, n−1)·sd/√n`;
+//! - against a bar `b` (0 for "better", −m for "at least as good, within a
+//!   margin m"), one of four verdicts:
+//!   **holds** when `L > b`; **contradicted** when `U < b` (significant the
+//!   other way), or when `fewer_params` is asked and the first side does not
+//!   have fewer parameters; **not shown** otherwise — the folds cannot tell,
+//!   which is not evidence against the claim: the finding gives the smallest
+//!   mean difference these folds could have shown, `b + t(0.95, n−1)·sd/√n`;
+//!   **not enough runs** below [`MIN_FOLDS`] paired folds or when a side has
+//!   no runs at that hop.
 //!
 //! Nothing is tuned to make a claim hold: the verdict is what the runs say.
 //! The claims are the spec's, validated ([`ClaimSpec`]); must not know the
@@ -34,29 +38,32 @@ use crate::stats::{mean_sd, t95};
 pub const MIN_FOLDS: usize = 3;
 
 /// What the runs say of a claim at one hop.
+/// In `findings.json` too it is written as its words ([`Verdict::words`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// The lower confidence bound clears the bar (and the parameters, when asked).
+    #[serde(rename = "holds")]
     Holds,
-    /// The difference is within fold-to-fold noise.
-    NotSignificant,
-    /// The other side is as good or better on average.
-    Reversed,
-    /// Accuracy holds, but the first side does not have fewer parameters.
-    MoreParams,
+    /// Neither bound clears the bar: these folds cannot tell.
+    #[serde(rename = "not shown")]
+    NotShown,
+    /// The upper confidence bound falls below the bar (significant the other
+    /// way), or the first side does not have fewer parameters.
+    #[serde(rename = "contradicted")]
+    Contradicted,
     /// Fewer than [`MIN_FOLDS`] paired folds, or a side without runs.
+    #[serde(rename = "not enough runs")]
     NotEnoughRuns,
 }
 
 impl Verdict {
-    /// The verdict in words: holds, does not hold (why), not enough runs.
+    /// The verdict in words, the same in the terminal, `report.md` and
+    /// `findings.json`: holds, not shown, contradicted, not enough runs.
     pub fn words(self) -> &'static str {
         match self {
             Self::Holds => "holds",
-            Self::NotSignificant => "does not hold (within fold-to-fold noise)",
-            Self::Reversed => "does not hold (the other side is as good or better)",
-            Self::MoreParams => "does not hold (not fewer parameters)",
+            Self::NotShown => "not shown",
+            Self::Contradicted => "contradicted",
             Self::NotEnoughRuns => "not enough runs",
         }
     }
@@ -79,6 +86,11 @@ pub struct Finding {
     pub sd_pp: Option<f64>,
     /// One-sided 95 % lower confidence bound of the mean difference, points.
     pub lower_bound_pp: Option<f64>,
+    /// One-sided 95 % upper confidence bound of the mean difference, points.
+    pub upper_bound_pp: Option<f64>,
+    /// The smallest mean difference that would have cleared the bar with
+    /// this sd and number of folds (`bar + t·sd/√n`), points.
+    pub detectable_pp: Option<f64>,
     /// Effect size `d_z` = mean / sd of the differences.
     pub effect_dz: Option<f64>,
     /// Parameters of the two sides' models.
@@ -183,6 +195,8 @@ fn not_enough(
         mean_pp: None,
         sd_pp: None,
         lower_bound_pp: None,
+        upper_bound_pp: None,
+        detectable_pp: None,
         effect_dz: None,
         params: None,
         verdict: Verdict::NotEnoughRuns,
@@ -233,7 +247,8 @@ fn test_at(
     let n = d.len() as f64;
     let (mean, sd) = mean_sd(&d);
     let sd = sd.unwrap_or(0.0); // at least MIN_FOLDS values: always Some
-    let lower = mean - t95(d.len() - 1) * sd / n.sqrt();
+    let half_width = t95(d.len() - 1) * sd / n.sqrt();
+    let (lower, upper) = (mean - half_width, mean + half_width);
     let bar = match claim.relation {
         Relation::Better => 0.0,
         Relation::AtLeast { margin_pp } => -margin_pp,
@@ -241,18 +256,26 @@ fn test_at(
     finding.mean_pp = Some(mean);
     finding.sd_pp = Some(sd);
     finding.lower_bound_pp = Some(lower);
+    finding.upper_bound_pp = Some(upper);
+    finding.detectable_pp = Some(bar + half_width);
     finding.effect_dz = (sd > 0.0).then(|| mean / sd);
-    finding.verdict = if lower > bar {
-        Verdict::Holds
-    } else if mean <= bar {
-        Verdict::Reversed
+    let folds = d.len();
+    (finding.verdict, finding.detail) = if lower > bar {
+        (Verdict::Holds, String::new())
+    } else if upper < bar {
+        let detail = format!("the other way beyond noise (U = {})", signed(upper));
+        (Verdict::Contradicted, detail)
     } else {
-        Verdict::NotSignificant
+        let detail = format!(
+            "these {folds} folds could show a mean difference of {} pp or more",
+            signed(bar + half_width)
+        );
+        (Verdict::NotShown, detail)
     };
-    if finding.verdict == Verdict::Holds && claim.fewer_params {
+    if claim.fewer_params {
         if let Some((pa, pb)) = params.filter(|(pa, pb)| pa >= pb) {
-            finding.verdict = Verdict::MoreParams;
-            finding.detail = format!("{pa} parameters against {pb}");
+            finding.verdict = Verdict::Contradicted;
+            finding.detail = format!("not fewer parameters ({pa} against {pb})");
         }
     }
     finding
@@ -274,9 +297,13 @@ pub(crate) fn render_findings_md(findings: &[Finding]) -> String {
     let mut out = String::from(
         "\n## Findings\n\nEach claim of the spec, tested on this experiment's runs: Δ = the first \
          model's song-level accuracy − the second's, paired by fold (mean ± sample std, \
-         percentage points); L = its one-sided 95 % lower confidence bound \
-         (mean − t(0.95, n − 1)·sd/√n); d_z = mean / sd. A claim holds when L clears 0 (or \
-         −margin for \"at least as good\"); with fewer than 3 paired folds there is no verdict.\n\n",
+         percentage points); L and U = its one-sided 95 % confidence bounds \
+         (mean ∓ t(0.95, n − 1)·sd/√n); d_z = mean / sd. The bar is 0 (−margin for \"at least \
+         as good\"). A claim **holds** when L clears the bar; is **contradicted** when U falls \
+         below it (or the first model does not have the fewer parameters it claims); is \
+         **not shown** otherwise: these folds cannot tell, which is not evidence against it \
+         (the verdict says how large a difference they could have shown); with fewer than 3 \
+         paired folds there are **not enough runs**.\n\n",
     );
     let header: Vec<String> = [
         "Claim", "Compared", "Folds", "Δ (pp)", "L (pp)", "d_z", "Verdict",
@@ -375,6 +402,7 @@ mod tests {
                 name: "d".into(),
                 tracks: 1,
                 content_hash: "0".into(),
+                canonical: None,
             },
             protocol: String::new(),
             folds: a.len().max(b.len()),
@@ -420,19 +448,21 @@ mod tests {
     }
 
     #[test]
-    fn a_clear_loss_does_not_hold() {
+    fn a_clear_loss_contradicts_the_claim() {
         let f = only(&input(
             &[0.6, 0.62, 0.58],
             &[0.8, 0.79, 0.83],
             Relation::Better,
             false,
         ));
-        assert_eq!(f.verdict, Verdict::Reversed, "{f:?}");
+        assert_eq!(f.verdict, Verdict::Contradicted, "{f:?}");
         assert!(f.mean_pp.unwrap() < -15.0);
+        assert!(f.upper_bound_pp.unwrap() < 0.0);
+        assert_eq!(f.verdict.words(), "contradicted");
     }
 
     #[test]
-    fn a_gain_within_fold_noise_is_not_significant() {
+    fn a_gain_within_fold_noise_is_not_shown_and_says_what_could_be() {
         // Mean +1 point, but the folds disagree in sign.
         let f = only(&input(
             &[0.80, 0.70, 0.90],
@@ -440,8 +470,56 @@ mod tests {
             Relation::Better,
             false,
         ));
-        assert_eq!(f.verdict, Verdict::NotSignificant, "{f:?}");
+        assert_eq!(f.verdict, Verdict::NotShown, "{f:?}");
+        assert_eq!(f.verdict.words(), "not shown");
         assert!(f.mean_pp.unwrap() > 0.0 && f.lower_bound_pp.unwrap() <= 0.0);
+        // d = +5, −6, +4 points: sd = 6.083, t(0.95, 2) = 2.920, n = 3, so a
+        // mean of 2.920 · 6.083 / √3 = 10.25 points would have cleared 0.
+        let detectable = f.detectable_pp.unwrap();
+        assert!((detectable - 10.255).abs() < 0.01, "{detectable}");
+        assert!(
+            f.detail.contains("could show a mean difference of +10.2"),
+            "{}",
+            f.detail
+        );
+        // The same result with a mean that went the other way is not shown either.
+        let f = only(&input(
+            &[0.75, 0.76, 0.86],
+            &[0.80, 0.70, 0.90],
+            Relation::Better,
+            false,
+        ));
+        assert_eq!(f.verdict, Verdict::NotShown, "{f:?}");
+    }
+
+    #[test]
+    fn the_quick_profiles_combination_gain_is_not_shown_not_refuted() {
+        // The quick profile's O-net + P-net against P-net: +2.9 ± 2.4 points
+        // over 3 folds (per-fold +0.5, +2.9, +5.3). L = 2.9 − 2.920 · 2.4 / √3
+        // = −1.15 < 0 < U = 6.95: these folds could only have shown a mean of
+        // +4.05 points or more.
+        let b = [0.700, 0.720, 0.690];
+        let a = [0.705, 0.749, 0.743];
+        let f = only(&input(&a, &b, Relation::Better, false));
+        assert_eq!(f.verdict, Verdict::NotShown, "{f:?}");
+        assert!((f.mean_pp.unwrap() - 2.9).abs() < 1e-9);
+        assert!((f.sd_pp.unwrap() - 2.4).abs() < 1e-9);
+        assert!((f.detectable_pp.unwrap() - 4.046).abs() < 0.001, "{f:?}");
+        assert!(f.detail.contains("+4.05 pp"), "{}", f.detail);
+    }
+
+    #[test]
+    fn findings_json_writes_the_verdicts_words() {
+        for verdict in [
+            Verdict::Holds,
+            Verdict::NotShown,
+            Verdict::Contradicted,
+            Verdict::NotEnoughRuns,
+        ] {
+            let json = serde_json::to_string(&verdict).unwrap();
+            assert_eq!(json, format!("\"{}\"", verdict.words()));
+            assert_eq!(serde_json::from_str::<Verdict>(&json).unwrap(), verdict);
+        }
     }
 
     #[test]
@@ -463,10 +541,11 @@ mod tests {
         assert_eq!(f.verdict, Verdict::Holds, "{f:?}");
         // ... but A has 100 parameters against B's 50.
         let f = only(&input(&a, &b, Relation::AtLeast { margin_pp: 1.0 }, true));
-        assert_eq!(f.verdict, Verdict::MoreParams, "{f:?}");
-        // Not within a quarter point.
+        assert_eq!(f.verdict, Verdict::Contradicted, "{f:?}");
+        assert_eq!(f.detail, "not fewer parameters (100 against 50)");
+        // Not within a quarter point: half a point worse on every fold (sd 0).
         let f = only(&input(&a, &b, Relation::AtLeast { margin_pp: 0.25 }, false));
-        assert_eq!(f.verdict, Verdict::Reversed, "{f:?}");
+        assert_eq!(f.verdict, Verdict::Contradicted, "{f:?}");
     }
 
     #[test]

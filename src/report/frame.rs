@@ -17,13 +17,14 @@ use polars::prelude::*;
 use super::{ReportError, ReportInput, RunMetrics};
 
 /// Column names of the per-fold frame (`results.csv`, `results.json`), in order.
-pub const PER_FOLD_COLUMNS: [&str; 10] = [
+pub const PER_FOLD_COLUMNS: [&str; 11] = [
     "model",
     "hop",
     "fold",
     "params",
     "chunk_accuracy",
     "song_accuracy",
+    "balanced_song_accuracy",
     "epochs_run",
     "best_epoch",
     "seconds",
@@ -45,6 +46,10 @@ pub struct HopSummary {
     pub song_mean: Option<f64>,
     /// Sample standard deviation (n − 1) of the song-level accuracy over folds.
     pub song_std: Option<f64>,
+    /// Mean balanced song-level accuracy (mean per-class recall) over the folds (0..1).
+    pub balanced_mean: Option<f64>,
+    /// Sample standard deviation (n − 1) of the balanced song-level accuracy.
+    pub balanced_std: Option<f64>,
     /// Mean chunk-level accuracy over the folds that ran (0..1).
     pub chunk_mean: Option<f64>,
     /// Sample standard deviation (n − 1) of the chunk-level accuracy over folds.
@@ -102,6 +107,7 @@ pub fn per_fold_frame(input: &ReportInput) -> Result<DataFrame, ReportError> {
         "params" => u64s(&|m| m.params),
         "chunk_accuracy" => runs.iter().map(|m| m.chunk_accuracy).collect::<Vec<_>>(),
         "song_accuracy" => runs.iter().map(|m| m.song_accuracy).collect::<Vec<_>>(),
+        "balanced_song_accuracy" => runs.iter().map(|m| m.balanced_song_accuracy()).collect::<Vec<_>>(),
         "epochs_run" => u64s(&|m| m.epochs_run),
         "best_epoch" => u64s(&|m| m.best_epoch),
         "seconds" => runs.iter().map(|m| m.seconds).collect::<Vec<_>>(),
@@ -111,7 +117,8 @@ pub fn per_fold_frame(input: &ReportInput) -> Result<DataFrame, ReportError> {
 }
 
 /// Aggregates the per-fold frame per (model, hop), keeping first-appearance
-/// order: `folds`, `params`, `song_mean`, `song_std`, `chunk_mean`,
+/// order: `folds`, `params`, `song_mean`, `song_std`, `balanced_mean`,
+/// `balanced_std`, `chunk_mean`,
 /// `chunk_std`, `seconds`. Standard deviations are sample (n − 1).
 pub fn aggregate(per_fold: &DataFrame) -> Result<DataFrame, ReportError> {
     let frame = per_fold
@@ -124,6 +131,8 @@ pub fn aggregate(per_fold: &DataFrame) -> Result<DataFrame, ReportError> {
             col("params").min().alias("params_min"),
             col("song_accuracy").mean().alias("song_mean"),
             col("song_accuracy").std(1).alias("song_std"),
+            col("balanced_song_accuracy").mean().alias("balanced_mean"),
+            col("balanced_song_accuracy").std(1).alias("balanced_std"),
             col("chunk_accuracy").mean().alias("chunk_mean"),
             col("chunk_accuracy").std(1).alias("chunk_std"),
             col("seconds").sum().alias("seconds"),
@@ -139,6 +148,7 @@ struct Aggregate {
     folds: usize,
     params: (usize, usize),
     song: (Option<f64>, Option<f64>),
+    balanced: (Option<f64>, Option<f64>),
     chunk: (Option<f64>, Option<f64>),
     seconds: Option<f64>,
 }
@@ -163,6 +173,7 @@ fn read_aggregates(agg: &DataFrame) -> Result<Vec<Aggregate>, ReportError> {
     };
     let (hop, folds, pmax, pmin) = (u("hop")?, u("folds")?, u("params")?, u("params_min")?);
     let (song_mean, song_std) = (f("song_mean")?, f("song_std")?);
+    let (balanced_mean, balanced_std) = (f("balanced_mean")?, f("balanced_std")?);
     let (chunk_mean, chunk_std, seconds) = (f("chunk_mean")?, f("chunk_std")?, f("seconds")?);
     Ok((0..agg.height())
         .map(|i| Aggregate {
@@ -171,6 +182,7 @@ fn read_aggregates(agg: &DataFrame) -> Result<Vec<Aggregate>, ReportError> {
             folds: folds[i],
             params: (pmin[i], pmax[i]),
             song: (song_mean[i], song_std[i]),
+            balanced: (balanced_mean[i], balanced_std[i]),
             chunk: (chunk_mean[i], chunk_std[i]),
             seconds: seconds[i],
         })
@@ -214,6 +226,8 @@ pub fn build_table(input: &ReportInput, per_fold: &DataFrame) -> Result<Table, R
                 folds_planned: input.folds,
                 song_mean,
                 song_std: found.and_then(|a| a.song.1),
+                balanced_mean: found.and_then(|a| a.balanced.0),
+                balanced_std: found.and_then(|a| a.balanced.1),
                 chunk_mean: found.and_then(|a| a.chunk.0),
                 chunk_std: found.and_then(|a| a.chunk.1),
                 seconds: found.and_then(|a| a.seconds),
@@ -232,7 +246,7 @@ pub fn build_table(input: &ReportInput, per_fold: &DataFrame) -> Result<Table, R
 }
 
 /// Column names of the per-(model, hop) summary (`summary.csv`), in order.
-pub const SUMMARY_COLUMNS: [&str; 12] = [
+pub const SUMMARY_COLUMNS: [&str; 14] = [
     "model",
     "hop",
     "folds_run",
@@ -241,6 +255,8 @@ pub const SUMMARY_COLUMNS: [&str; 12] = [
     "paper_params",
     "song_accuracy_mean",
     "song_accuracy_std",
+    "balanced_song_accuracy_mean",
+    "balanced_song_accuracy_std",
     "chunk_accuracy_mean",
     "chunk_accuracy_std",
     "paper_song_accuracy",
@@ -271,10 +287,12 @@ pub fn summary_frame(table: &Table) -> Result<DataFrame, ReportError> {
         SUMMARY_COLUMNS[5] => cells.iter().map(|(r, _)| r.paper_params.map(|p| p as u64)).collect::<Vec<_>>(),
         SUMMARY_COLUMNS[6] => f(|c| c.song_mean),
         SUMMARY_COLUMNS[7] => f(|c| c.song_std),
-        SUMMARY_COLUMNS[8] => f(|c| c.chunk_mean),
-        SUMMARY_COLUMNS[9] => f(|c| c.chunk_std),
-        SUMMARY_COLUMNS[10] => f(|c| c.paper),
-        SUMMARY_COLUMNS[11] => f(|c| c.difference),
+        SUMMARY_COLUMNS[8] => f(|c| c.balanced_mean),
+        SUMMARY_COLUMNS[9] => f(|c| c.balanced_std),
+        SUMMARY_COLUMNS[10] => f(|c| c.chunk_mean),
+        SUMMARY_COLUMNS[11] => f(|c| c.chunk_std),
+        SUMMARY_COLUMNS[12] => f(|c| c.paper),
+        SUMMARY_COLUMNS[13] => f(|c| c.difference),
     )?;
     Ok(frame)
 }
@@ -293,6 +311,7 @@ mod tests {
             "params" => [10u64, 10, 10, 20],
             "chunk_accuracy" => [0.5, 0.5, 0.5, 0.4],
             "song_accuracy" => [0.5, 0.7, 0.9, 0.4],
+            "balanced_song_accuracy" => [Some(0.5), Some(0.6), None, Some(0.4)],
             "epochs_run" => [1u64, 1, 1, 1],
             "best_epoch" => [1u64, 1, 1, 1],
             "seconds" => [1.0, 2.0, 3.0, 4.0],
@@ -305,6 +324,8 @@ mod tests {
         assert!((rows[0].song.0.unwrap() - 0.7).abs() < 1e-12);
         assert!((rows[0].song.1.unwrap() - 0.2).abs() < 1e-12);
         assert_eq!(rows[0].seconds, Some(6.0));
+        // A run without a confusion matrix has no balanced accuracy: the mean is over the others.
+        assert!((rows[0].balanced.0.unwrap() - 0.55).abs() < 1e-12);
         // One fold: the sample standard deviation is undefined, not zero.
         assert_eq!(rows[1].song.1, None);
     }

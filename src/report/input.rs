@@ -57,6 +57,27 @@ pub struct RunMetrics {
     pub songs: Vec<SongRow>,
 }
 
+impl RunMetrics {
+    /// Balanced song-level accuracy: the mean over classes of the share of
+    /// each class's test songs predicted right (per-class recall), over the
+    /// classes this fold tests; `None` without a confusion matrix. Unlike
+    /// [`RunMetrics::song_accuracy`] it weighs a small class as much as a
+    /// large one.
+    pub fn balanced_song_accuracy(&self) -> Option<f64> {
+        let recalls: Vec<f64> = self
+            .confusion
+            .iter()
+            .enumerate()
+            .filter_map(|(class, row)| {
+                let songs: u32 = row.iter().sum();
+                let right = row.get(class).copied().unwrap_or(0);
+                (songs > 0).then(|| f64::from(right) / f64::from(songs))
+            })
+            .collect();
+        (!recalls.is_empty()).then(|| recalls.iter().sum::<f64>() / recalls.len() as f64)
+    }
+}
+
 /// One test song's prediction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SongRow {

@@ -85,9 +85,12 @@ over only k of the n planned folds. — means no run of this model at this hop h
 - **hop H paper**: the paper's mean song-level accuracy at hop H, in %; — when the paper \
 reports none. † marks a paper-only method the paper quotes once, whatever the hop.
 - **hop H Δ**: ours − paper, in percentage points; — unless both exist.
-- Per-fold numbers (chunk- and song-level accuracy, epochs run, best epoch, training seconds, \
-device) are in `results.csv`/`results.json`; per-(model, hop) aggregates, chunk-level \
-accuracy included, in `summary.csv`.
+- Per-fold numbers (chunk- and song-level accuracy, balanced song-level accuracy, epochs run, \
+best epoch, training seconds, device) are in `results.csv`/`results.json`; per-(model, hop) \
+aggregates, chunk-level and balanced accuracy included, in `summary.csv`. **Balanced \
+accuracy** is the mean over classes of each class's share of test songs predicted right \
+(per-class recall): on an unbalanced dataset it weighs a small class as much as a large one. \
+The table itself shows plain song-level accuracy.
 ";
 
 /// Errors of building or writing a report.

@@ -256,7 +256,17 @@ pub fn render_text(table: &Table, input: &ReportInput) -> String {
             (Some(a), Some(b)) => format!(" ({a} vs {b})"),
             _ => String::new(),
         };
-        let _ = writeln!(out, "finding: {}{compared}: {}", f.says, f.verdict.words());
+        let detail = if f.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", f.detail)
+        };
+        let _ = writeln!(
+            out,
+            "finding: {}{compared}: {}{detail}",
+            f.says,
+            f.verdict.words()
+        );
     }
     out
 }
@@ -400,8 +410,14 @@ pub fn render_report_md(table: &Table, input: &ReportInput) -> String {
         (
             "dataset",
             format!(
-                "{} ({} tracks, content hash `{}`)",
-                d.name, d.tracks, d.content_hash
+                "{} ({} tracks, content hash `{}`{})",
+                d.name,
+                d.tracks,
+                d.content_hash,
+                d.canonical
+                    .as_ref()
+                    .map(|c| format!("; {c}"))
+                    .unwrap_or_default()
             ),
         ),
         ("profile", input.profile.clone()),

@@ -67,7 +67,10 @@ fn redactions() -> Vec<(&'static str, &'static str)> {
         ),
         (r"[−+]?\d+\.\d+ ± \d+\.\d+", "[acc ± std]"),
         // Findings verdicts follow the accuracies.
-        (r"\| (holds|does not hold \([^)]*\)) +\|", "| [verdict] |"),
+        (
+            r"\| (holds|not shown|contradicted)[^|\n]* \|",
+            "| [verdict] |",
+        ),
         (r"`tempora (run|plan) \S*table1\.toml", "`tempora $1 [spec]"),
         (r"[−+]\d+\.\d+", "[Δ]"),
     ]

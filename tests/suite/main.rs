@@ -9,6 +9,7 @@
 mod common;
 
 mod audio_features;
+mod canonical;
 mod check;
 mod cli;
 mod datasets;
@@ -28,4 +29,5 @@ mod plan;
 mod report;
 mod slurm;
 mod spec;
+mod tensorboard;
 mod train;

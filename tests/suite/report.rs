@@ -210,6 +210,23 @@ fn a_report_without_runs_shows_no_number_as_ours() {
     assert!(summary.dir.join("accuracy_vs_params.png").exists());
 }
 
+#[test]
+fn the_header_says_whether_the_copy_is_canonical() {
+    let mut input = fixture();
+    let (_root, summary) = write_fixture_report(&input);
+    let md = fs::read_to_string(summary.dir.join("report.md")).unwrap();
+    let line = md.lines().find(|l| l.starts_with("| dataset |")).unwrap();
+    assert!(!line.contains("canonical"), "no check, no words: {line}");
+    input.dataset.canonical = Some("canonical Ballroom (698/698 checksums match)".into());
+    let (_root, summary) = write_fixture_report(&input);
+    let md = fs::read_to_string(summary.dir.join("report.md")).unwrap();
+    let line = md.lines().find(|l| l.starts_with("| dataset |")).unwrap();
+    assert!(
+        line.contains("; canonical Ballroom (698/698 checksums match))"),
+        "{line}"
+    );
+}
+
 /// The fixture as an ablation would be: no paper numbers, no reference
 /// rows, a title of its own, and the models as variants of a swept key.
 fn ablation() -> ReportInput {
