@@ -96,6 +96,9 @@ pub enum WorkspaceError {
         /// The class of the device given.
         running: DeviceClass,
     },
+    /// A TensorBoard event file could not be written.
+    #[error(transparent)]
+    TensorBoard(#[from] crate::tensorboard::TensorBoardError),
     /// The plan has no report task (a run restricted with `--only` or `--folds`).
     #[error("this plan has no report task (a run with --only or --folds reports nothing)")]
     NoReport,

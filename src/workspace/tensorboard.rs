@@ -74,8 +74,9 @@ impl Workspace {
                 .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                 .map_or(0.0, |d| d.as_secs_f64());
             let run = run_dir(&dir, &p.model, p.hop, p.fold);
-            let file = write_recorded_curve(&run, &epochs, end).map_err(|e| bad(e.to_string()))?;
-            written.files.push(file);
+            written
+                .files
+                .push(write_recorded_curve(&run, &epochs, end)?);
         }
         Ok(written)
     }
