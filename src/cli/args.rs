@@ -9,7 +9,9 @@ use anyhow::Context as _;
 use tempora::device::{ComputeDevice, DeviceChoice};
 use tempora::plan::{Plan, PlanOptions};
 use tempora::workspace::slurm::{self, SlurmCommands};
-use tempora::workspace::{Check, Executor, LocalExecutor, Mode, SlurmExecutor, StopFlag};
+use tempora::workspace::{
+    Check, DeviceSlots, Executor, LocalExecutor, Mode, SlurmExecutor, StopFlag,
+};
 use tempora::workspace::{SpecTarget, Workspace};
 
 /// Default cache directory, relative to the working directory.
@@ -144,6 +146,10 @@ pub struct ExecutorArgs {
     /// Overrides one Slurm setting: KIND.FIELD=VALUE (e.g. train.time=02:00:00) or FIELD=VALUE.
     #[arg(long, value_name = "KIND.FIELD=VALUE")]
     pub slurm_set: Vec<String>,
+    /// Trainings in flight on the GPU at once [default: from the device's
+    /// free memory and each model's estimate; the choice is printed].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub gpu_jobs: Option<u16>,
 }
 
 impl ExecutorArgs {
@@ -168,6 +174,9 @@ impl ExecutorArgs {
         if self.executor == ExecutorKind::Local {
             let mut local = LocalExecutor::all_cores(mode);
             local.jobs = jobs.unwrap_or(local.jobs);
+            if let Some(n) = self.gpu_jobs {
+                local.device_slots = DeviceSlots::Fixed(usize::from(n));
+            }
             local.stop = stop;
             return Ok(Box::new(local));
         }

@@ -104,6 +104,55 @@ impl CudaDriver {
     }
 }
 
+impl CudaDriver {
+    /// Free and total memory of device `index` in bytes (`cuMemGetInfo_v2`
+    /// in the device's primary context, retained for the call and released).
+    pub(super) fn memory_info(&self, index: usize) -> Result<(u64, u64), String> {
+        let ordinal = i32::try_from(index).map_err(|e| e.to_string())?;
+        type Context = *mut std::ffi::c_void;
+        let (mut device, mut context) = (0i32, std::ptr::null_mut::<std::ffi::c_void>());
+        let (mut free, mut total) = (0usize, 0usize);
+        // SAFETY: the driver API's C signatures: cuDeviceGet(CUdevice*, int),
+        // cuDevicePrimaryCtxRetain(CUcontext*, CUdevice),
+        // cuCtxPushCurrent_v2(CUcontext), cuMemGetInfo_v2(size_t*, size_t*),
+        // cuCtxPopCurrent_v2(CUcontext*), cuDevicePrimaryCtxRelease_v2(CUdevice);
+        // cuInit succeeded, and every pushed context is popped and released.
+        unsafe {
+            let get = self.call::<unsafe extern "C" fn(*mut i32, i32) -> i32>(b"cuDeviceGet\0")?;
+            let retain = self.call::<unsafe extern "C" fn(*mut Context, i32) -> i32>(
+                b"cuDevicePrimaryCtxRetain\0",
+            )?;
+            let push =
+                self.call::<unsafe extern "C" fn(Context) -> i32>(b"cuCtxPushCurrent_v2\0")?;
+            let info = self.call::<unsafe extern "C" fn(*mut usize, *mut usize) -> i32>(
+                b"cuMemGetInfo_v2\0",
+            )?;
+            let pop =
+                self.call::<unsafe extern "C" fn(*mut Context) -> i32>(b"cuCtxPopCurrent_v2\0")?;
+            let release =
+                self.call::<unsafe extern "C" fn(i32) -> i32>(b"cuDevicePrimaryCtxRelease_v2\0")?;
+            if get(&mut device, ordinal) != CUDA_SUCCESS
+                || retain(&mut context, device) != CUDA_SUCCESS
+            {
+                return Err(format!("cannot open a context on cuda:{index}"));
+            }
+            let rc = if push(context) == CUDA_SUCCESS {
+                let rc = info(&mut free, &mut total);
+                let mut popped = std::ptr::null_mut();
+                pop(&mut popped);
+                rc
+            } else {
+                -1
+            };
+            release(device);
+            if rc != CUDA_SUCCESS {
+                return Err(format!("cannot query the free memory of cuda:{index}"));
+            }
+        }
+        Ok((free as u64, total as u64))
+    }
+}
+
 /// Number of CUDA devices, or why CUDA cannot be used.
 pub(super) fn probe_cuda() -> Result<usize, String> {
     let count = CudaDriver::load()?.device_count()?;

@@ -263,7 +263,33 @@ pub fn inventory() -> Inventory {
     }
 }
 
+/// A device's memory as its driver reports it, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceMemory {
+    /// Not in use by any process.
+    pub free: u64,
+    /// In all.
+    pub total: u64,
+}
+
 impl ComputeDevice {
+    /// The device's free and total memory, where the driver says: CUDA's
+    /// free memory (its total when a context cannot be opened); `None` for
+    /// the CPU and for wgpu, which does not report memory.
+    pub fn memory(&self) -> Option<DeviceMemory> {
+        let Self::Cuda(index) = *self else {
+            return None;
+        };
+        let driver = CudaDriver::load().ok()?;
+        match driver.memory_info(index) {
+            Ok((free, total)) => Some(DeviceMemory { free, total }),
+            Err(_) => driver
+                .total_memory(index)
+                .ok()
+                .map(|total| DeviceMemory { free: total, total }),
+        }
+    }
+
     /// Whether it is a GPU (training goes to the device queue, one at a time).
     pub fn is_gpu(&self) -> bool {
         matches!(self, Self::Cuda(_) | Self::Wgpu(_))

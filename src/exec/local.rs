@@ -1,21 +1,25 @@
 //! The local executor: runs a batch in this process, on `jobs` CPU worker
-//! threads and one device queue ([`super::runner::Runner`]), each task
-//! through [`crate::tasks::run_task`].
+//! threads and a device queue ([`super::runner::Runner`]) that runs as many
+//! trainings at once as [`super::device_slots`] chooses, each task through
+//! [`crate::tasks::run_task`].
 
 use std::sync::Arc;
 
 use crate::tasks;
 
+use super::device_slots::{self, DeviceSlots};
 use super::executor::{resource, Batch, Executor};
 use super::queue::DependencyQueue;
 use super::runner::{Job, JobInfo, Mode, Observer, Runner, StopFlag, Summary};
 use super::ExecError;
 
-/// Runs tasks in this process: `jobs` CPU worker threads and one device queue.
+/// Runs tasks in this process: `jobs` CPU worker threads and a device queue.
 #[derive(Debug, Clone)]
 pub struct LocalExecutor {
     /// CPU worker threads.
     pub jobs: usize,
+    /// Trainings in flight on the GPU at once.
+    pub device_slots: DeviceSlots,
     /// Run, or only report what would run.
     pub mode: Mode,
     /// Set to stop the run cooperatively (no new task starts; a training
@@ -28,6 +32,7 @@ impl LocalExecutor {
     pub fn all_cores(mode: Mode) -> Self {
         Self {
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            device_slots: DeviceSlots::Auto,
             mode,
             stop: StopFlag::new(),
         }
@@ -56,8 +61,19 @@ impl Executor for LocalExecutor {
                 .map(|d| d.id.0.clone());
             queue.insert(task.id.0.clone(), job, deps)?;
         }
+        let device = batch.context.device;
+        let gpu_jobs = batch.tasks.iter().any(|t| t.wants_gpu()) && device.is_gpu();
+        let slots = if gpu_jobs {
+            let memory = device.memory();
+            let choice = device_slots::choose(&batch.tasks, device, memory, self.device_slots);
+            observer.device_queue(choice.slots, &choice.reason);
+            choice.slots
+        } else {
+            1
+        };
         let runner = Runner {
             jobs: self.jobs,
+            device_slots: slots,
             mode: self.mode,
             stop: self.stop.clone(),
         };

@@ -98,6 +98,10 @@ impl RunLog {
 }
 
 impl Observer for RunLog {
+    fn device_queue(&self, slots: usize, reason: &str) {
+        self.note("device_queue", json!({ "slots": slots, "reason": reason }));
+    }
+
     fn started(&self, job: &JobInfo) {
         self.note("job_start", json!({ "id": job.id, "label": job.label }));
     }

@@ -20,8 +20,10 @@
 //! - [`executor`]: the [`executor::Executor`] trait, the [`executor::Batch`]
 //!   of stale tasks it runs, one frozen-plan task in this process;
 //! - [`local`]: this process's CPU threads and device queue;
+//! - [`device_slots`]: how many trainings the device queue runs at once;
 //! - [`slurm`]: job arrays on a Slurm cluster, and what their elements run.
 
+pub mod device_slots;
 pub mod executor;
 pub mod local;
 pub mod log;

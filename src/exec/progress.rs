@@ -80,6 +80,12 @@ impl Observer for ProgressBars {
         self.overall.set_length(jobs as u64);
     }
 
+    fn device_queue(&self, slots: usize, reason: &str) {
+        self.println(&format!(
+            "device queue: up to {slots} training(s) at once ({reason})"
+        ));
+    }
+
     fn started(&self, job: &JobInfo) {
         let line = self.multi.add(
             ProgressBar::new(1)

@@ -1,6 +1,7 @@
 //! Runs jobs in dependency order: boxed [`Work`] closures on `--jobs` CPU
-//! worker threads or on one device queue (GPU jobs, one at a time), reporting
-//! to an [`Observer`] (progress bars, the run log).
+//! worker threads or on the device queue (GPU jobs, up to
+//! [`Runner::device_slots`] at once, each on its own thread), reporting to an
+//! [`Observer`] (progress bars, the run log).
 //!
 //! The CPU workers are plain threads, not a rayon pool, on purpose: a job's
 //! own data parallelism (rayon's global pool, e.g. the fused filter-bank
@@ -50,7 +51,7 @@ pub type Work = Box<dyn FnOnce(&JobContext) -> Result<Outcome, WorkError> + Send
 pub enum Resource {
     /// On the CPU pool, alongside `--jobs - 1` others.
     Cpu,
-    /// On the device queue, one at a time.
+    /// On the device queue, [`Runner::device_slots`] at a time.
     Gpu,
 }
 
@@ -89,6 +90,9 @@ pub struct Update {
 pub trait Observer: Send + Sync {
     /// A run of `jobs` jobs is about to start.
     fn planned(&self, _jobs: usize) {}
+    /// The device queue will run up to `slots` jobs at once, for `reason`
+    /// (one line).
+    fn device_queue(&self, _slots: usize, _reason: &str) {}
     /// A job's closure is about to be called.
     fn started(&self, _job: &JobInfo) {}
     /// A running job reported progress.
@@ -137,6 +141,9 @@ pub struct Tee(pub Vec<Arc<dyn Observer>>);
 impl Observer for Tee {
     fn planned(&self, jobs: usize) {
         self.0.iter().for_each(|o| o.planned(jobs));
+    }
+    fn device_queue(&self, slots: usize, reason: &str) {
+        self.0.iter().for_each(|o| o.device_queue(slots, reason));
     }
     fn started(&self, job: &JobInfo) {
         self.0.iter().for_each(|o| o.started(job));
@@ -242,6 +249,8 @@ pub enum RunnerError {
 pub struct Runner {
     /// CPU worker threads (`--jobs`).
     pub jobs: usize,
+    /// Device-queue threads: GPU jobs in flight at once (`--gpu-jobs`).
+    pub device_slots: usize,
     /// Run or dry run.
     pub mode: Mode,
     /// Set to stop: no new job starts, running jobs return at their next
@@ -351,42 +360,10 @@ impl Runner {
         observer: Arc<dyn Observer>,
     ) -> Result<Summary, RunnerError> {
         queue.validate()?;
-        let mode = self.mode;
-        let threads = self.jobs.max(1);
         let (done_tx, done_rx) = mpsc::channel::<Done>();
-        let (cpu_tx, cpu_rx) = mpsc::channel::<(String, Job)>();
-        let cpu_rx = Arc::new(Mutex::new(cpu_rx));
-        let mut cpu_threads = Vec::with_capacity(threads);
-        for i in 0..threads {
-            let (done_tx, observer, cpu_rx) = (done_tx.clone(), observer.clone(), cpu_rx.clone());
-            let stop = self.stop.clone();
-            let worker = std::thread::Builder::new()
-                .name(format!("tempora-cpu-{i}"))
-                .spawn(move || loop {
-                    // The receiver lock is held only while waiting for the next job.
-                    let next = cpu_rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                    let Ok((id, job)) = next else { break };
-                    let end = start(job, mode, &observer, &stop);
-                    if done_tx.send((id, end)).is_err() {
-                        break;
-                    }
-                })
-                .map_err(|source| RunnerError::Pool { threads, source })?;
-            cpu_threads.push(worker);
-        }
-        let (gpu_tx, gpu_rx) = mpsc::channel::<(String, Job)>();
-        let gpu_thread = {
-            let (done_tx, observer) = (done_tx.clone(), observer.clone());
-            let stop = self.stop.clone();
-            std::thread::spawn(move || {
-                for (id, job) in gpu_rx {
-                    let end = start(job, mode, &observer, &stop);
-                    if done_tx.send((id, end)).is_err() {
-                        break;
-                    }
-                }
-            })
-        };
+        let workers = |name: &str, count: usize| self.workers(name, count, &done_tx, &observer);
+        let (cpu_tx, cpu_threads) = workers("cpu", self.jobs.max(1))?;
+        let (gpu_tx, gpu_threads) = workers("gpu", self.device_slots.max(1))?;
         let mut summary = Summary::default();
         let mut in_flight = 0usize;
         loop {
@@ -394,7 +371,7 @@ impl Runner {
                 in_flight += 1;
                 match job.info.resource {
                     Resource::Gpu => {
-                        // The device thread only stops when this sender is
+                        // The device threads only stop when this sender is
                         // dropped, so the send cannot fail here.
                         let _ = gpu_tx.send((id, job));
                     }
@@ -445,11 +422,51 @@ impl Runner {
         drop(cpu_tx);
         // The threads end once their channels are closed; a panic there
         // was already caught per job.
-        let _ = gpu_thread.join();
-        for worker in cpu_threads {
+        for worker in cpu_threads.into_iter().chain(gpu_threads) {
             let _ = worker.join();
         }
         Ok(summary)
+    }
+
+    /// Starts `count` worker threads named `tempora-{name}-{i}` that take
+    /// jobs from one channel (returned) and report each end on `done_tx`.
+    fn workers(
+        &self,
+        name: &str,
+        count: usize,
+        done_tx: &mpsc::Sender<Done>,
+        observer: &Arc<dyn Observer>,
+    ) -> Result<
+        (
+            mpsc::Sender<(String, Job)>,
+            Vec<std::thread::JoinHandle<()>>,
+        ),
+        RunnerError,
+    > {
+        let (tx, rx) = mpsc::channel::<(String, Job)>();
+        let rx = Arc::new(Mutex::new(rx));
+        let mut threads = Vec::with_capacity(count);
+        for i in 0..count {
+            let (done_tx, observer, rx) = (done_tx.clone(), observer.clone(), rx.clone());
+            let (stop, mode) = (self.stop.clone(), self.mode);
+            let worker = std::thread::Builder::new()
+                .name(format!("tempora-{name}-{i}"))
+                .spawn(move || loop {
+                    // The receiver lock is held only while waiting for the next job.
+                    let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    let Ok((id, job)) = next else { break };
+                    let end = start(job, mode, &observer, &stop);
+                    if done_tx.send((id, end)).is_err() {
+                        break;
+                    }
+                })
+                .map_err(|source| RunnerError::Pool {
+                    threads: count,
+                    source,
+                })?;
+            threads.push(worker);
+        }
+        Ok((tx, threads))
     }
 }
 
@@ -563,6 +580,7 @@ mod tests {
         let record = Arc::new(Record::default());
         let runner = Runner {
             jobs: 2,
+            device_slots: 1,
             mode: Mode::Run,
             stop: StopFlag::new(),
         };
@@ -626,6 +644,7 @@ mod tests {
         }
         let runner = Runner {
             jobs: 1,
+            device_slots: 1,
             mode: Mode::Run,
             stop,
         };
@@ -647,6 +666,7 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let runner = Runner {
             jobs: 1,
+            device_slots: 1,
             mode: Mode::DryRun,
             stop: StopFlag::new(),
         };
@@ -669,6 +689,7 @@ mod tests {
         q.insert("p".to_string(), Job { info, work }, []).unwrap();
         let runner = Runner {
             jobs: 1,
+            device_slots: 1,
             mode: Mode::Run,
             stop: StopFlag::new(),
         };
@@ -677,6 +698,56 @@ mod tests {
             summary.failed,
             vec![("p".to_string(), "panicked: kaput".to_string())]
         );
+    }
+
+    /// Two device slots run two GPU jobs at once (each waits for the other
+    /// at a barrier: one slot would never finish), and never more.
+    #[test]
+    fn device_slots_run_that_many_gpu_jobs_at_once() {
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::Barrier;
+        let barrier = Arc::new(Barrier::new(2));
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut queue = DependencyQueue::new();
+        for i in 0..4 {
+            let id = format!("train{i}");
+            let (barrier, running, most) = (barrier.clone(), running.clone(), most.clone());
+            let work: Work = Box::new(move |_| {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                barrier.wait();
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok(Outcome::Computed)
+            });
+            let info = JobInfo {
+                id: id.clone(),
+                label: id.clone(),
+                resource: Resource::Gpu,
+            };
+            queue
+                .insert(id, Job { info, work }, Vec::<String>::new())
+                .unwrap();
+        }
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let runner = Runner {
+                jobs: 1,
+                device_slots: 2,
+                mode: Mode::Run,
+                stop: StopFlag::new(),
+            };
+            let _ = tx.send(
+                runner
+                    .run(queue, Arc::new(Record::default()))
+                    .map(|s| s.computed),
+            );
+        });
+        let computed = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("two device slots did not run two jobs at once")
+            .unwrap();
+        assert_eq!(computed, 4);
+        assert_eq!(most.load(Ordering::SeqCst), 2);
     }
 
     /// Jobs that hold one lock across a rayon parallel section (as training
@@ -710,6 +781,7 @@ mod tests {
         std::thread::spawn(move || {
             let runner = Runner {
                 jobs: 2,
+                device_slots: 1,
                 mode: Mode::Run,
                 stop: StopFlag::new(),
             };

@@ -24,6 +24,7 @@ pub mod fused;
 mod grads;
 mod host;
 mod init;
+pub mod memory;
 mod net;
 pub mod paper;
 pub mod pooled;

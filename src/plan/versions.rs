@@ -24,6 +24,13 @@ pub const BUILT: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/code_dige
 /// Per kind: its name, the code version that enters its task keys, and the
 /// digest of the code that version was recorded for.
 pub const RECORDED: &[(&str, u32, &str)] = &[
+    // Every kind recorded result-neutral: the device queue runs several
+    // trainings at once (each draws its random numbers under the lock it
+    // held before: the bytes it gives alone, tested); a GPU training gathers
+    // its batches on the device from a corpus uploaded once (copies of the
+    // host batches' values, tested bit for bit) and reads its logits back
+    // once per epoch and once per validation pass, scored per batch in the
+    // same order as before (the same sums, so the same metrics).
     // Every kind recorded result-neutral: the cache layout names the
     // TensorBoard log directories and the checksum index (no entry holds
     // them); trainings append their curves to event files outside their
@@ -49,17 +56,17 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "features",
         1,
-        "ac3cb862e2a5e78d924583308d3bf0c53804828c6177dfbe3e0ea26fbf512164",
+        "9b13d0a3815e9dc0747199984294ab4b5a6546dfc87ef8ecbf806bd637d8cc99",
     ),
     (
         "norm",
         1,
-        "804e48591fdc3ed292d3f090c56acc0cf5eea76163c3e068b1ab2229d48001fe",
+        "69da5f60f4cb3bfec6866ca774975c90ba6914ae26b775aabeaa55649baa0eb7",
     ),
     (
         "chunks",
         1,
-        "b3c677a93cd4fbe9197490ae5ff90d8f5fa8ba1766b8b2a9cdf920a0fb61f012",
+        "ab4dde1996254f916733c5fab36fed8d268d9d326fdf5b562e176b3834f1de9a",
     ),
     // train v2: entries hold the model card (`model.json`); digest
     // re-recorded for an error text, and for the optional
@@ -80,7 +87,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "train",
         3,
-        "99dac18ccec57310a7a6dc679fb56b1b47f5a38a13ca185a0b67d3d2d23e8355",
+        "25a5409100ff8318ec53f95176cb822d13a8cd2561acdac5dd3e1e71c450173d",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line
@@ -100,7 +107,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "report",
         5,
-        "6680564c96de402acdf1f82ea18da2c7b6c0397ebea00b0ebee7801614263822",
+        "8638ab8e9c897ccafbd2bd0f8d05da5fef0e0485a958fd134d4bce6d2878f26d",
     ),
 ];
 

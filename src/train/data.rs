@@ -197,6 +197,26 @@ impl ChunkSet {
         self
     }
 
+    /// The spectrograms the songs refer to (shared by a fold's three sets).
+    pub fn spectrograms(&self) -> &Arc<[MelSpectrogram]> {
+        &self.spectrograms
+    }
+
+    /// Frames per chunk.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Mel bands per frame.
+    pub fn bands(&self) -> usize {
+        self.bands
+    }
+
+    /// Frames of song `song` (an index into [`ChunkSet::songs`]).
+    pub fn song_frames(&self, song: usize) -> usize {
+        self.spectrograms[self.songs[song].spectrogram].frames
+    }
+
     /// Class label of chunk `index`.
     pub fn label(&self, index: usize) -> usize {
         self.songs[self.chunks[index].song].label

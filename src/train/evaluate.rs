@@ -3,6 +3,9 @@
 //!
 //! Scores are computed on the host in `f64` from the model's logits, row by
 //! row in chunk order, so they do not depend on the backend's reduction order.
+//! The logits of a whole pass stay on the device until it ends and come back
+//! in one read ([`read_logits`], counted per thread by [`host_reads`]): a GPU
+//! is never made to wait for the host between batches.
 //!
 //! **Tie rule** (majority vote): among the classes with the most chunk votes,
 //! the one with the highest summed softmax probability over the song's chunks
@@ -11,11 +14,14 @@
 //!
 //! Must not know about optimisers or files.
 
+use std::cell::Cell;
+
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use super::data::ChunkSet;
+use super::feed::ResidentSet;
 use super::{SongPrediction, TrainError};
 
 /// Something that maps a `[batch, bands, frames]` input to `[batch, classes]`
@@ -78,8 +84,21 @@ pub(crate) fn score_rows(
     (loss, correct)
 }
 
-/// Reads a logits tensor back to the host as `f32` values.
-pub(crate) fn logits_to_vec<B: Backend>(logits: Tensor<B, 2>) -> Result<Vec<f32>, TrainError> {
+thread_local! {
+    static HOST_READS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many times this thread has read logits back from a device (one per
+/// training epoch and one per scoring pass): the check that training does not
+/// wait for the device at every step.
+pub fn host_reads() -> u64 {
+    HOST_READS.with(Cell::get)
+}
+
+/// Reads a logits tensor back to the host as `f32` values: the one place
+/// training and scoring wait for the device (counted by [`host_reads`]).
+pub fn read_logits<B: Backend>(logits: Tensor<B, 2>) -> Result<Vec<f32>, TrainError> {
+    HOST_READS.with(|reads| reads.set(reads.get() + 1));
     logits
         .into_data()
         .convert::<f32>()
@@ -88,10 +107,23 @@ pub(crate) fn logits_to_vec<B: Backend>(logits: Tensor<B, 2>) -> Result<Vec<f32>
 }
 
 /// Scores every chunk of `set` with `model` (an inference-mode model: no
-/// dropout), in batches of `batch_size`, in chunk order.
+/// dropout), in batches of `batch_size`, in chunk order, from host batches.
 pub fn score<B: Backend, M: Classifier<B>>(
     model: &M,
     set: &ChunkSet,
+    classes: usize,
+    batch_size: usize,
+    device: &B::Device,
+) -> Result<ChunkScores, TrainError> {
+    score_with(model, set, None, classes, batch_size, device)
+}
+
+/// [`score`], with the batches gathered on the device from `resident` (the
+/// chunk table of `set`) when given. One host read for the whole pass.
+pub fn score_with<B: Backend, M: Classifier<B>>(
+    model: &M,
+    set: &ChunkSet,
+    resident: Option<&ResidentSet<B>>,
     classes: usize,
     batch_size: usize,
     device: &B::Device,
@@ -101,12 +133,24 @@ pub fn score<B: Backend, M: Classifier<B>>(
     let mut loss = 0.0;
     let mut correct = 0;
     let indices: Vec<usize> = (0..set.len()).collect();
-    for batch in indices.chunks(batch_size.max(1)) {
-        let (input, _) = set.batch::<B>(batch, device);
-        let logits = logits_to_vec(model.logits(input))?;
+    let batches: Vec<&[usize]> = indices.chunks(batch_size.max(1)).collect();
+    let mut pending = Vec::with_capacity(batches.len());
+    for batch in &batches {
+        let input = match (resident, batch.first()) {
+            (Some(resident), Some(&first)) => resident.range(first, first + batch.len()).0,
+            _ => set.batch::<B>(batch, device).0,
+        };
+        pending.push(model.logits(input));
+    }
+    let all = if pending.is_empty() {
+        Vec::new()
+    } else {
+        read_logits(Tensor::cat(pending, 0))?
+    };
+    for (batch, logits) in batches.iter().zip(all.chunks(batch_size.max(1) * classes)) {
         let labels: Vec<usize> = batch.iter().map(|&i| set.label(i)).collect();
         let (l, c) = score_rows(
-            &logits,
+            logits,
             &labels,
             classes,
             Some((&mut probabilities, &mut predicted)),

@@ -36,8 +36,9 @@ use rand_chacha::ChaCha8Rng;
 
 use super::checkpoint::{Checkpoint, TrainingProgress};
 use super::data::{ChunkSet, FoldData};
-use super::evaluate::{logits_to_vec, score, score_rows, Classifier};
+use super::evaluate::{read_logits, score_rows, score_with, Classifier};
 use super::export::{load_named, named_tensors};
+use super::feed::{upload_indices, ResidentFold};
 use super::schedule::{Decision, ScheduleState};
 use super::{EpochMetrics, TrainConfig, TrainError};
 
@@ -103,6 +104,11 @@ pub struct Fitted<M> {
 /// Trains the model built by `init` on `data` with the protocol `cfg`
 /// (`classes` output classes).
 ///
+/// `resident`: the fold's chunk tables on the device ([`ResidentFold`]) to
+/// gather batches from there, or `None` to gather them on the host. Either
+/// way the logits of an epoch come back to the host once, at its end (and
+/// once per validation pass).
+///
 /// `checkpoint`: when given, progress is saved after every epoch and a
 /// matching checkpoint found there is resumed. `progress` is called after
 /// every epoch (also for epochs restored from a checkpoint, where its answer
@@ -114,6 +120,7 @@ pub fn fit<B, M>(
     cfg: &TrainConfig,
     classes: usize,
     data: &FoldData,
+    resident: Option<&ResidentFold<B::InnerBackend>>,
     device: &B::Device,
     checkpoint: Option<&Checkpoint>,
     progress: &mut dyn FnMut(&EpochMetrics) -> ControlFlow<()>,
@@ -130,8 +137,9 @@ where
     }
     let mut optim = SgdConfig::new().init::<B, M>();
     while !state.stopped && state.epochs_done < cfg.epochs {
-        let (trained, metrics) =
-            run_epoch(model, &mut optim, &mut state, cfg, classes, data, device)?;
+        let (trained, metrics) = run_epoch(
+            model, &mut optim, &mut state, cfg, classes, data, resident, device,
+        )?;
         model = trained;
         let flow = progress(&metrics);
         state.history.push(metrics);
@@ -193,6 +201,7 @@ where
 
 /// Runs epoch `state.epochs_done`: training, validation, best-weights
 /// bookkeeping, schedule; returns the model and the epoch's metrics.
+#[allow(clippy::too_many_arguments)]
 fn run_epoch<B, M, O>(
     model: M,
     optim: &mut O,
@@ -200,6 +209,7 @@ fn run_epoch<B, M, O>(
     cfg: &TrainConfig,
     classes: usize,
     data: &FoldData,
+    resident: Option<&ResidentFold<B::InnerBackend>>,
     device: &B::Device,
 ) -> Result<(M, EpochMetrics), TrainError>
 where
@@ -216,7 +226,7 @@ where
         optim,
         cfg,
         classes,
-        &data.train,
+        (&data.train, resident),
         learning_rate,
         epoch,
         device,
@@ -228,9 +238,10 @@ where
         });
     }
     let inference = model.valid();
-    let val = score(
+    let val = score_with(
         &inference,
         &data.validation,
+        resident.map(|r| &r.validation),
         classes,
         cfg.batch_size,
         device,
@@ -291,14 +302,16 @@ where
 }
 
 /// One epoch of minibatch SGD; returns the model, the mean training loss
-/// (mean of the batch means) and the training chunk accuracy.
+/// (mean of the batch means) and the training chunk accuracy. The epoch's
+/// logits stay on the device until its end and come back in one read; with
+/// `resident` its order is uploaded once and every batch gathered there.
 #[allow(clippy::too_many_arguments)]
 fn train_epoch<B, M, O>(
     mut model: M,
     optim: &mut O,
     cfg: &TrainConfig,
     classes: usize,
-    train: &ChunkSet,
+    (train, resident): (&ChunkSet, Option<&ResidentFold<B::InnerBackend>>),
     learning_rate: f64,
     epoch: usize,
     device: &B::Device,
@@ -309,16 +322,30 @@ where
     O: Optimizer<M, B>,
 {
     let order = epoch_order(train.len(), cfg.seed, epoch);
-    let (mut loss_sum, mut correct, mut seen) = (0.0, 0, 0);
+    let size = cfg.batch_size;
     // Protocol: the last incomplete training batch is dropped.
-    for (step, batch) in order.chunks_exact(cfg.batch_size).enumerate() {
-        let (input, targets) = train.batch::<B>(batch, device);
+    let used = &order[..order.len() / size * size];
+    let on_device = resident.map(|r| (&r.train, upload_indices(used, device)));
+    let mut pending = Vec::with_capacity(used.len() / size);
+    for (step, batch) in used.chunks_exact(size).enumerate() {
+        let (input, targets) = match &on_device {
+            Some((set, order)) => {
+                let (x, y) = set.batch(order.clone().slice([step * size..(step + 1) * size]));
+                (Tensor::from_inner(x), Tensor::from_inner(y))
+            }
+            None => train.batch::<B>(batch, device),
+        };
         let dropout_seed = derive_seed(cfg.seed, Stream::Dropout, epoch, step);
         let (trained, logits) =
             train_step(model, optim, input, targets, learning_rate, dropout_seed);
         model = trained;
+        pending.push(logits);
+    }
+    let logits = read_logits(Tensor::cat(pending, 0))?;
+    let (mut loss_sum, mut correct, mut seen) = (0.0, 0, 0);
+    for (batch, logits) in used.chunks_exact(size).zip(logits.chunks(size * classes)) {
         let labels: Vec<usize> = batch.iter().map(|&i| train.label(i)).collect();
-        let (l, c) = score_rows(&logits_to_vec(logits)?, &labels, classes, None);
+        let (l, c) = score_rows(logits, &labels, classes, None);
         loss_sum += l;
         correct += c;
         seen += batch.len();
@@ -363,6 +390,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::features::MelSpectrogram;
     use crate::train::data::{ChunkRef, SongInfo};
+    use crate::train::feed::{Feed, ResidentFold};
     use crate::train::Schedule;
 
     type Train = Autodiff<NdArray>;
@@ -454,13 +482,28 @@ pub(crate) mod tests {
         epochs: usize,
         checkpoint: Option<&Checkpoint>,
     ) -> (Vec<NamedTensorBits>, Vec<EpochMetrics>) {
+        run_fed(epochs, checkpoint, Feed::Host, 3)
+    }
+
+    fn run_fed(
+        epochs: usize,
+        checkpoint: Option<&Checkpoint>,
+        feed: Feed,
+        seed: u64,
+    ) -> (Vec<NamedTensorBits>, Vec<EpochMetrics>) {
         let data = toy_fold(4, 3);
+        let device = Default::default();
+        let resident = (feed == Feed::Device).then(|| ResidentFold::new(&data, &device));
         let fitted = fit::<Train, _>(
             |device| Ok(Probe::new(24, 4, device)),
-            &config(epochs),
+            &TrainConfig {
+                seed,
+                ..config(epochs)
+            },
             4,
             &data,
-            &Default::default(),
+            resident.as_ref(),
+            &device,
             checkpoint,
             &mut |_| std::ops::ControlFlow::Continue(()),
         )
@@ -496,6 +539,48 @@ pub(crate) mod tests {
         let _ = run(3, Some(&checkpoint));
         let resumed = run(6, Some(&checkpoint));
         assert_eq!(resumed, uninterrupted);
+    }
+
+    /// The logits come back once per training epoch and once per
+    /// validation pass, whether batches are gathered on the host or the device.
+    #[test]
+    fn an_epoch_reads_from_the_device_twice_whatever_the_feed() {
+        for feed in [Feed::Host, Feed::Device] {
+            let before = crate::train::evaluate::host_reads();
+            let (_, history) = run_fed(4, None, feed, 3);
+            let reads = crate::train::evaluate::host_reads() - before;
+            assert_eq!(history.len(), 4);
+            assert_eq!(reads, 2 * 4, "{feed:?}: {reads} host reads in 4 epochs");
+        }
+    }
+
+    /// Batches gathered on the device train the same weights, bit for bit.
+    #[test]
+    fn device_fed_training_is_bit_identical_to_host_fed() {
+        assert_eq!(
+            run_fed(5, None, Feed::Device, 3),
+            run_fed(5, None, Feed::Host, 3)
+        );
+    }
+
+    /// Trainings with different seeds running on threads at once (as the
+    /// device queue runs them) give what each gives alone, bit for bit.
+    #[test]
+    fn concurrent_trainings_are_bit_identical_to_sequential_ones() {
+        let seeds = [11, 12, 13, 14];
+        let alone: Vec<_> = seeds
+            .iter()
+            .map(|&seed| run_fed(6, None, Feed::Device, seed))
+            .collect();
+        let together: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = seeds
+                .iter()
+                .map(|&seed| scope.spawn(move || run_fed(6, None, Feed::Device, seed)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(together, alone);
+        assert_ne!(alone[0], alone[1], "different seeds train differently");
     }
 
     #[test]

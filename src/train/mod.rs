@@ -57,6 +57,7 @@ pub mod data;
 pub mod entry;
 pub mod evaluate;
 pub mod export;
+pub mod feed;
 pub mod fit;
 pub mod run;
 pub mod schedule;

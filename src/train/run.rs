@@ -34,8 +34,9 @@ use crate::model::{ArchConfig, FilterBankBackend, FilterBankNet};
 use super::checkpoint::{Checkpoint, CHECKPOINT_VERSION};
 use super::data::FoldData;
 use super::entry::epochs_csv;
-use super::evaluate::{confusion, score, song_accuracy, vote, Classifier};
+use super::evaluate::{confusion, score_with, song_accuracy, vote, Classifier};
 use super::export::{named_tensors, write_atomic, write_test_metrics};
+use super::feed::{Feed, ResidentCorpus, ResidentFold};
 use super::fit::{derive_seed, fit, Stream};
 use super::weights::encode_safetensors;
 use super::{EpochMetrics, TestMetrics, TrainConfig, TrainError};
@@ -85,14 +86,15 @@ pub fn fingerprint(
 }
 
 /// Trains and tests one run with the model built by `init` on backend `B`,
-/// writing the outputs into `out_dir` (see the module docs).
+/// writing the outputs into `out_dir` (see the module docs); batches are
+/// gathered where `feed` says.
 #[allow(clippy::too_many_arguments)]
 pub fn train_and_test<B, M>(
     init: impl FnOnce(&B::Device) -> Result<M, TrainError>,
     run: &RunId,
     arch: &ArchConfig,
     cfg: &TrainConfig,
-    data: &FoldData,
+    (data, feed): (&FoldData, Feed),
     device: &B::Device,
     device_name: &str,
     out_dir: &Path,
@@ -102,6 +104,7 @@ where
     B: AutodiffBackend,
     M: AutodiffModule<B> + Classifier<B>,
     M::InnerModule: Classifier<B::InnerBackend>,
+    ResidentCorpus<B::InnerBackend>: Send + Sync,
 {
     let run_file = RunFile {
         run,
@@ -115,6 +118,7 @@ where
     write_atomic(&out_dir.join(files::RUN), &json)?;
 
     let started = Instant::now();
+    let resident = (feed == Feed::Device).then(|| ResidentFold::new(data, device));
     let checkpoint_dir = out_dir.join(files::CHECKPOINT);
     let checkpoint = Checkpoint::new(&checkpoint_dir, fingerprint(arch, cfg, data, device_name)?);
     let fitted = fit::<B, M>(
@@ -122,15 +126,17 @@ where
         cfg,
         arch.classes,
         data,
+        resident.as_ref(),
         device,
         Some(&checkpoint),
         progress,
     )?;
     let seconds = started.elapsed().as_secs_f64();
 
-    let scores = score(
+    let scores = score_with(
         &fitted.best,
         &data.test,
+        resident.as_ref().map(|r| &r.test),
         arch.classes,
         cfg.batch_size,
         device,
@@ -196,11 +202,13 @@ pub fn run_fold(
 ) -> Result<TestMetrics, TrainError> {
     let name = device.describe();
     match device {
+        // The CPU gathers on the host (its memory is the device's); a GPU
+        // keeps the fold on the device and gathers there.
         ComputeDevice::Cpu => run_on::<Autodiff<NdArray>>(
             run,
             arch,
             cfg,
-            data,
+            (data, Feed::Host),
             &NdArrayDevice::Cpu,
             &name,
             out_dir,
@@ -210,7 +218,7 @@ pub fn run_fold(
             run,
             arch,
             cfg,
-            data,
+            (data, Feed::Device),
             &CudaDevice::new(index),
             &name,
             out_dir,
@@ -219,18 +227,27 @@ pub fn run_fold(
         ComputeDevice::Wgpu(index) => {
             let wgpu = crate::device::wgpu_device(index)?;
             crate::model::device_fit::check_fits_device(arch, cfg.batch_size, device)?;
-            run_on::<Autodiff<Wgpu>>(run, arch, cfg, data, &wgpu, &name, out_dir, progress)
+            run_on::<Autodiff<Wgpu>>(
+                run,
+                arch,
+                cfg,
+                (data, Feed::Device),
+                &wgpu,
+                &name,
+                out_dir,
+                progress,
+            )
         }
     }
 }
 
-/// [`run_fold`] on backend `B`.
+/// [`run_fold`] on backend `B`, with batches gathered where `feed` says.
 #[allow(clippy::too_many_arguments)]
 fn run_on<B>(
     run: &RunId,
     arch: &ArchConfig,
     cfg: &TrainConfig,
-    data: &FoldData,
+    (data, feed): (&FoldData, Feed),
     device: &B::Device,
     device_name: &str,
     out_dir: &Path,
@@ -239,6 +256,7 @@ fn run_on<B>(
 where
     B: AutodiffBackend + FilterBankBackend,
     B::InnerBackend: FilterBankBackend,
+    ResidentCorpus<B::InnerBackend>: Send + Sync,
 {
     let seed = derive_seed(cfg.seed, Stream::Init, 0, 0);
     let init = |device: &B::Device| Ok(FilterBankNet::<B>::init(arch, seed, device)?);
@@ -247,7 +265,7 @@ where
         run,
         arch,
         cfg,
-        data,
+        (data, feed),
         device,
         device_name,
         out_dir,

@@ -36,6 +36,7 @@ use crate::report::ReportInput;
 use crate::spec::{self, Experiment, SpecError};
 use crate::tasks::{self, Context, TaskError};
 
+pub use crate::exec::device_slots::DeviceSlots;
 pub use crate::exec::executor::{Batch, Executor};
 pub use crate::exec::local::LocalExecutor;
 pub use crate::exec::progress::ProgressBars;

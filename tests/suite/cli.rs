@@ -184,28 +184,6 @@ fn reproduce_tiny_writes_the_report_then_reuses_the_cache() {
     );
 }
 
-/// Every train entry's outputs, keyed by run, with wall-clock fields dropped.
-fn train_outputs(cache: &Path) -> BTreeMap<String, (String, String, Vec<u8>)> {
-    let mut out = BTreeMap::new();
-    for entry in std::fs::read_dir(cache.join("train")).expect("train entries") {
-        let dir = entry.unwrap().path();
-        let Ok(test) = std::fs::read_to_string(dir.join("test.json")) else {
-            continue; // an interrupted work directory, not an entry
-        };
-        let mut json: serde_json::Value = serde_json::from_str(&test).expect("test.json");
-        let id = format!("{}/{}/{}", json["model"], json["hop"], json["fold"]);
-        json.as_object_mut().unwrap().remove("seconds");
-        let epochs = std::fs::read_to_string(dir.join("epochs.csv")).expect("epochs.csv");
-        let epochs: Vec<String> = epochs
-            .lines()
-            .map(|l| l.rsplit_once(',').map_or(l, |(head, _)| head).to_owned())
-            .collect();
-        let weights = std::fs::read(dir.join("best.safetensors")).expect("weights");
-        out.insert(id, (json.to_string(), epochs.join("\n"), weights));
-    }
-    out
-}
-
 /// `job_end` events of jobs whose id starts with `prefix`, over every run log.
 fn finished_jobs(cache: &Path, prefix: &str) -> usize {
     let Ok(logs) = std::fs::read_dir(cache.join("logs")) else {
@@ -273,7 +251,7 @@ fn a_killed_run_resumes_to_the_same_results() {
         "{features_done} of 48 features done before the first kill"
     );
     let interrupted = kill_after_next(&run("killed"), dir.path(), &killed_cache, "train/");
-    let done_before = train_outputs(&killed_cache).len();
+    let done_before = common::train_outputs(&killed_cache).len();
     assert!(
         interrupted && done_before < 9,
         "the second kill landed before the end ({done_before} of 9 runs done)"
@@ -299,8 +277,8 @@ fn a_killed_run_resumes_to_the_same_results() {
     let clean = tempora(&run("clean").each_ref().map(String::as_str), dir.path());
     assert_ok(&clean, "uninterrupted run");
 
-    let resumed = train_outputs(&killed_cache);
-    let clean = train_outputs(&dir.path().join("clean"));
+    let resumed = common::train_outputs(&killed_cache);
+    let clean = common::train_outputs(&dir.path().join("clean"));
     assert_eq!(resumed.len(), 9);
     assert_eq!(
         resumed.keys().collect::<Vec<_>>(),

@@ -88,3 +88,27 @@ pub fn write_wav16(
     fill(&mut writer);
     writer.finalize().unwrap();
 }
+
+/// Every train entry's outputs, keyed by run, with wall-clock fields dropped.
+pub fn train_outputs(
+    cache: &Path,
+) -> std::collections::BTreeMap<String, (String, String, Vec<u8>)> {
+    let mut out = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(cache.join("train")).expect("train entries") {
+        let dir = entry.unwrap().path();
+        let Ok(test) = std::fs::read_to_string(dir.join("test.json")) else {
+            continue; // an interrupted work directory, not an entry
+        };
+        let mut json: serde_json::Value = serde_json::from_str(&test).expect("test.json");
+        let id = format!("{}/{}/{}", json["model"], json["hop"], json["fold"]);
+        json.as_object_mut().unwrap().remove("seconds");
+        let epochs = std::fs::read_to_string(dir.join("epochs.csv")).expect("epochs.csv");
+        let epochs: Vec<String> = epochs
+            .lines()
+            .map(|l| l.rsplit_once(',').map_or(l, |(head, _)| head).to_owned())
+            .collect();
+        let weights = std::fs::read(dir.join("best.safetensors")).expect("weights");
+        out.insert(id, (json.to_string(), epochs.join("\n"), weights));
+    }
+    out
+}

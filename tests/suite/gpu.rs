@@ -534,12 +534,38 @@ fn tiny_table1_runs_end_to_end_on_wgpu() {
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/experiments").to_owned());
     let spec = format!("{experiments}/table1.toml");
     let name = device.to_string();
-    let out = tempora(
-        &["run", &spec, "--profile", "tiny", "--device", &name],
-        dir.path(),
+    // The same trainings one at a time (cache `alone`) and three at once
+    // (cache `together`) on the device queue.
+    let mut caches = Vec::new();
+    for (cache, jobs) in [("alone", "1"), ("together", "3")] {
+        let cache = dir.path().join(cache);
+        let cache_arg = cache.to_string_lossy().into_owned();
+        let args = [
+            "run",
+            &spec,
+            "--profile",
+            "tiny",
+            "--device",
+            &name,
+            "--gpu-jobs",
+            jobs,
+            "--cache",
+            &cache_arg,
+        ];
+        let out = tempora(&args, dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "tiny run on {name} failed:\n{stderr}");
+        assert!(
+            stderr.contains(&format!("device queue: up to {jobs} training(s) at once")),
+            "the choice is printed:\n{stderr}"
+        );
+        caches.push(common::train_outputs(&cache));
+    }
+    assert!(!caches[0].is_empty());
+    assert!(
+        caches[0] == caches[1],
+        "concurrent trainings on {name} differ from the same trainings one at a time"
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "tiny run on {name} failed:\n{stderr}");
     let md = std::fs::read_to_string(dir.path().join("reports/table1/report.md"))
         .expect("reports/table1/report.md");
     println!("{md}");
