@@ -8,6 +8,8 @@
 //! no plan refers to; `plan` estimates time only from the rate `calibrate`
 //! saved.
 
+use crate::common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
