@@ -69,7 +69,7 @@ gpu-bundle out="target/gpu-check":
 # speed vs PyTorch + cuDNN, Table 1's tiny profile on CUDA), one summary.
 # Without a CUDA device it says so and checks nothing.
 gpu-check: gpu-bundle
-    target/gpu-check/check.sh
+    GPU_CHECK_PAPER="${GPU_CHECK_PAPER:-1}" target/gpu-check/check.sh
 
 # Kill soak: a real `tempora run` interrupted N times at random moments with
 # SIGNAL (KILL, TERM or INT), then finished; every result must equal an

@@ -15,7 +15,9 @@
 //! Arguments: an optional substring filter on model names
 //! (`cargo bench --bench bench_train -- P-net`). Environment:
 //! `TEMPORA_BENCH_STEPS` (timed steps, default 10; ten times as many on CUDA),
-//! `TEMPORA_BENCH_THREADS`, `TEMPORA_BENCH_ONLY` (`cpu` or `cuda`: one table).
+//! `TEMPORA_BENCH_THREADS`, `TEMPORA_BENCH_ONLY` (`cpu` or `cuda`: one table),
+//! `TEMPORA_BENCH_IN_FLIGHT` (CUDA: trainings run at once for the second
+//! table, default 4, as the device queue runs them; 1 leaves it out).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,7 +27,7 @@ use burn::backend::cuda::CudaDevice;
 use burn::backend::ndarray::NdArrayDevice;
 use burn::backend::{Autodiff, Cuda, NdArray};
 use burn::optim::SgdConfig;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use tempora::device::{resolve, ComputeDevice, DeviceChoice};
 use tempora::model::{paper, ArchConfig, FilterBankBackend, FilterBankNet};
@@ -70,9 +72,14 @@ where
     );
     let labels: Vec<i64> = (0..BATCH).map(|i| (i % arch.classes) as i64).collect();
     let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(labels, [BATCH]), device);
+    // As in training (and in PyTorch's loop), the host waits for the device
+    // only when it reads the logits back: after the warm-up and after the
+    // timed steps, not at every step.
     let mut started = Instant::now();
+    let mut pending = Vec::new();
     for step in 0..WARMUP_STEPS + steps {
         if step == WARMUP_STEPS {
+            read_back(std::mem::take(&mut pending))?;
             started = Instant::now();
         }
         let (trained, logits) = train_step(
@@ -84,13 +91,49 @@ where
             step as u64,
         );
         model = trained;
-        // Reading the logits back waits for the step to finish (CUDA).
-        logits
-            .into_data()
-            .to_vec::<f32>()
-            .map_err(|e| format!("{e:?}"))?;
+        pending.push(logits);
     }
+    read_back(pending)?;
     Ok((steps * BATCH) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Examples per second of `n` trainings of `arch` running at once on
+/// threads of their own (as the device queue runs them): the sum of their
+/// rates, each timed over its own steps while the others run.
+fn in_flight_rate<B>(
+    arch: &ArchConfig,
+    device: &B::Device,
+    steps: usize,
+    n: usize,
+) -> Result<f64, String>
+where
+    B: AutodiffBackend + FilterBankBackend,
+    B::InnerBackend: FilterBankBackend,
+{
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..n)
+            .map(|_| scope.spawn(|| ours::<B>(arch, device, steps)))
+            .collect();
+        runs.into_iter()
+            .map(|run| {
+                run.join()
+                    .map_err(|_| "a training thread panicked".to_owned())?
+            })
+            .sum()
+    })
+}
+
+/// Reads `logits` back to the host in one transfer: waits for every step
+/// that produced them.
+fn read_back<B: Backend>(logits: Vec<Tensor<B, 2>>) -> Result<(), String> {
+    if logits.is_empty() {
+        return Ok(());
+    }
+    Tensor::cat(logits, 0)
+        .into_data()
+        .to_vec::<f32>()
+        .map(|_| ())
+        .map_err(|e| format!("{e:?}"))
 }
 
 /// Why PyTorch cannot be compared (`None` when `python3 -c "import torch"` works).
@@ -207,11 +250,28 @@ fn main() {
                 "model", "tempora", "pytorch", "ratio"
             );
             let device = CudaDevice::new(index);
+            let mut alone = Vec::new();
             for (name, arch) in &selected {
                 let ours = ours::<Autodiff<Cuda>>(arch, &device, steps * 10);
+                alone.push(ours.clone().ok());
                 let torch_device = format!("cuda:{index}");
                 let reference = torch.then(|| pytorch(arch, &torch_device, threads, steps * 10));
                 report(name, ours, reference);
+            }
+            let in_flight = env_usize("TEMPORA_BENCH_IN_FLIGHT", 4);
+            if in_flight > 1 {
+                println!(
+                    "\n{in_flight} trainings in flight on the same GPU: examples/s, all together"
+                );
+                for ((name, arch), alone) in selected.iter().zip(alone) {
+                    let together =
+                        in_flight_rate::<Autodiff<Cuda>>(arch, &device, steps * 10, in_flight);
+                    let gain = match (&together, alone) {
+                        (Ok(t), Some(a)) => format!("{:.1}x one alone", t / a),
+                        _ => "-".into(),
+                    };
+                    println!("{name:<22} {} ({gain})", fmt(&together));
+                }
             }
         }
         _ => println!("\nCUDA: skipped (no CUDA device initialised)"),

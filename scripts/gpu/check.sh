@@ -7,7 +7,11 @@
 #      Table 1's tiny profile on wgpu;
 #   2. the training-step benchmark on CUDA against PyTorch + cuDNN (when
 #      python3 can import torch);
-#   3. `tempora run` of Table 1's tiny profile on CUDA, end to end.
+#   3. `tempora run` of Table 1's tiny profile on CUDA, end to end;
+#   4. with GPU_CHECK_PAPER=1: `tempora reproduce --protocol paper` (all of
+#      Table 1, 10 folds x 2 hops, on the embedded synthetic:full corpus),
+#      with its wall time per phase (features, training, report), the
+#      trainings in flight and the GPU's utilisation sampled every 2 s.
 # Prints one summary. Exit status: 0 when everything that ran passed (also
 # when no GPU runtime is found: the summary then says so), 1 otherwise.
 #
@@ -91,6 +95,36 @@ if timeout "${GPU_CHECK_SECTION_TIMEOUT:-300}" ./bin/tempora run experiments/tab
     record "tiny profile on CUDA" PASS "$(( $(date +%s) - started )) s, report written"
 else
     record "tiny profile on CUDA" FAIL "see section 3"
+fi
+
+if [ "${GPU_CHECK_PAPER:-0}" = 1 ]; then
+    echo; echo "== 4. tempora reproduce --protocol paper --device cuda (synthetic:full)"
+    nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader,nounits -lms 2000 \
+        > "$log/utilisation" 2>/dev/null &
+    sampler=$!
+    started=$(date +%s)
+    timeout "${GPU_CHECK_PAPER_TIMEOUT:-3600}" ./bin/tempora reproduce --protocol paper --device cuda \
+        --cache "$log/paper-cache" --reports-dir "$log/paper-reports" 2>&1 | tee "$log/paper" | tail -n 40
+    paper_rc=${PIPESTATUS[0]}
+    wall=$(( $(date +%s) - started ))
+    kill "$sampler" 2>/dev/null
+    slots=$(grep -o 'device queue: up to [0-9]* training(s) at once' "$log/paper" | head -n 1 | awk '{print $5}')
+    util=$(awk -F', ' '{s+=$1; n++; if ($1>m) m=$1; if ($2>u) u=$2} END {if (n) printf "mean %.0f%%, max %d%%, memory up to %d MiB", s/n, m, u}' "$log/utilisation")
+    phases=$(python3 - "$log/paper-cache/logs" <<'PY' 2>/dev/null
+import json, pathlib, sys
+spans = {}
+for log in pathlib.Path(sys.argv[1]).glob("*"):
+    for line in log.read_text().splitlines():
+        event = json.loads(line)
+        kind = str(event.get("id", "")).split("/")[0]
+        if event.get("event") in ("job_start", "job_end") and kind:
+            first, last = spans.get(kind, (event["ts_ms"], event["ts_ms"]))
+            spans[kind] = (min(first, event["ts_ms"]), max(last, event["ts_ms"]))
+print(", ".join(f"{k} {(b - a) / 1000:.0f} s" for k, (a, b) in sorted(spans.items(), key=lambda s: s[1])))
+PY
+)
+    detail="${wall} s (${phases:-phases unknown}); ${slots:-?} trainings in flight; GPU ${util:-utilisation unknown}"
+    record "paper protocol, Table 1" "$([ "$paper_rc" = 0 ] && echo PASS || echo FAIL)" "$detail"
 fi
 
 echo; echo "== summary"

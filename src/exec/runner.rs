@@ -269,6 +269,12 @@ enum JobEnd {
 /// A finished job, sent back to the scheduling loop: its id and end.
 type Done = (String, JobEnd);
 
+/// A pool of worker threads: the channel that feeds them, and their handles.
+type Workers = (
+    mpsc::Sender<(String, Job)>,
+    Vec<std::thread::JoinHandle<()>>,
+);
+
 /// Runs `job` unless a stop was asked for while it waited for a worker.
 fn start(job: Job, mode: Mode, observer: &Arc<dyn Observer>, stop: &StopFlag) -> JobEnd {
     if stop.is_requested() {
@@ -436,13 +442,7 @@ impl Runner {
         count: usize,
         done_tx: &mpsc::Sender<Done>,
         observer: &Arc<dyn Observer>,
-    ) -> Result<
-        (
-            mpsc::Sender<(String, Job)>,
-            Vec<std::thread::JoinHandle<()>>,
-        ),
-        RunnerError,
-    > {
+    ) -> Result<Workers, RunnerError> {
         let (tx, rx) = mpsc::channel::<(String, Job)>();
         let rx = Arc::new(Mutex::new(rx));
         let mut threads = Vec::with_capacity(count);

@@ -1,14 +1,15 @@
 //! Whether a model's GPU kernels fit a device's limits: a software Vulkan
 //! adapter (lavapipe) stops a shader invocation after a fixed number of loop
-//! iterations without an error, so tempora checks the fused op's kernels
-//! against that limit before training there.
+//! iterations without an error, so tempora checks the fused op's and the
+//! pooled convolution's kernels against that limit before training there.
 
 use super::fused::kernel::loop_iterations;
 use super::net::{bank_path, BankPath};
+use super::pooled::kernel::loop_iterations as pooled_loop_iterations;
 use super::ArchConfig;
 
 /// Refuses `arch` on a device that stops shaders after a fixed number of loop
-/// iterations (a software Vulkan adapter) when one of the fused op's kernels
+/// iterations (a software Vulkan adapter) when one of its banks' kernels
 /// would run more in one invocation for batches of `batch`: such a device
 /// returns wrong results without an error.
 pub fn check_fits_device(
@@ -23,10 +24,14 @@ pub fn check_fits_device(
         return Ok(());
     };
     for bank in &arch.banks {
-        let Ok(BankPath::Fused(layout)) = bank_path(bank, arch) else {
-            continue;
+        let counts = match bank_path(bank, arch) {
+            Ok(BankPath::Fused(layout)) => loop_iterations(&layout, batch, arch.bands, arch.frames),
+            Ok(BankPath::Pooled(layouts)) => layouts
+                .iter()
+                .flat_map(|l| pooled_loop_iterations(l, batch, arch.bands, arch.frames))
+                .collect(),
+            _ => continue,
         };
-        let counts = loop_iterations(&layout, batch, arch.bands, arch.frames);
         if let Some((kernel, iterations)) = counts.into_iter().find(|&(_, n)| n > cap) {
             return Err(crate::device::DeviceError::LoopCap {
                 device: format!("{device} ({})", adapter.describe()),

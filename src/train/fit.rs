@@ -119,8 +119,7 @@ pub fn fit<B, M>(
     init: impl FnOnce(&B::Device) -> Result<M, TrainError>,
     cfg: &TrainConfig,
     classes: usize,
-    data: &FoldData,
-    resident: Option<&ResidentFold<B::InnerBackend>>,
+    (data, resident): (&FoldData, Option<&ResidentFold<B::InnerBackend>>),
     device: &B::Device,
     checkpoint: Option<&Checkpoint>,
     progress: &mut dyn FnMut(&EpochMetrics) -> ControlFlow<()>,
@@ -330,7 +329,7 @@ where
     for (step, batch) in used.chunks_exact(size).enumerate() {
         let (input, targets) = match &on_device {
             Some((set, order)) => {
-                let (x, y) = set.batch(order.clone().slice([step * size..(step + 1) * size]));
+                let (x, y) = set.batch(order.clone().narrow(0, step * size, size));
                 (Tensor::from_inner(x), Tensor::from_inner(y))
             }
             None => train.batch::<B>(batch, device),
@@ -501,8 +500,7 @@ pub(crate) mod tests {
                 ..config(epochs)
             },
             4,
-            &data,
-            resident.as_ref(),
+            (&data, resident.as_ref()),
             &device,
             checkpoint,
             &mut |_| std::ops::ControlFlow::Continue(()),

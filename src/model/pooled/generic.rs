@@ -1,5 +1,6 @@
 //! The pooled convolution with burn's module ops, for any backend (the
-//! default methods of [`PooledConvBackend`]; the CUDA backend runs these):
+//! default methods of [`PooledConvBackend`]; tempora's own backends run
+//! their own kernels, `cpu/` and `kernel.rs`):
 //! `conv2d`, then `max_pool2d_with_indices` on the convolution output and
 //! ReLU on the pooled maxima (the same values as ReLU before the pool: both
 //! are monotone). Backward: the gradient of active outputs goes back to its
@@ -99,14 +100,4 @@ pub(super) fn backward<B: PooledConvBackend>(
         weight: dweight,
         bias: dbias.into_primitive().tensor(),
     }
-}
-
-/// The CUDA backend (any CubeCL runtime) runs the default methods.
-impl<R, F, I, BT> PooledConvBackend for burn_cubecl::CubeBackend<R, F, I, BT>
-where
-    R: burn_cubecl::CubeRuntime,
-    F: burn_cubecl::FloatElement,
-    I: burn_cubecl::IntElement,
-    BT: burn_cubecl::element::BoolElement,
-{
 }

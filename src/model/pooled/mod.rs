@@ -10,8 +10,9 @@
 //!   shape description [`PooledLayout`] and the tensor-level entry point
 //!   [`pooled_conv`];
 //! - `generic.rs`: the trait's default implementation with burn's module ops
-//!   (`conv2d`, `max_pool2d_with_indices` and their backward ops), what the
-//!   CUDA backend runs;
+//!   (`conv2d`, `max_pool2d_with_indices` and their backward ops), for a
+//!   backend without kernels of its own;
+//! - `kernel.rs`: CubeCL kernels for the GPU backends (CUDA, wgpu);
 //! - `cpu/`: the `NdArray` implementation (im2col straight into one sgemm
 //!   per example, pooling on the sgemm's output, sparse backward);
 //! - `backward.rs`: the implementation for `Autodiff<B>`;
@@ -31,6 +32,7 @@
 mod backward;
 mod cpu;
 mod generic;
+pub mod kernel;
 
 use burn::tensor::{
     backend::Backend,

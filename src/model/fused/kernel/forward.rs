@@ -31,7 +31,7 @@ pub const FORWARD_CUBE_THREADS: usize = 128;
 /// invocations per band group.
 pub const WINDOW_LOOP_BUDGET: usize = 16 * 1024;
 /// A value below every window sum (finite: NVRTC-safe literal).
-const BELOW_ANY_SUM: f32 = -3.0e38;
+pub(crate) const BELOW_ANY_SUM: f32 = -3.0e38;
 
 /// Windows per chunk for a filter `width` wide: each window costs `width`
 /// multiply-adds plus one loop step.

@@ -29,6 +29,7 @@ use super::{BankLayout, FilterBankBackend, OpGrads};
 
 mod forward;
 
+pub(crate) use forward::BELOW_ANY_SUM;
 use forward::{
     partial_global_kernel, partial_shared_kernel, reduce_kernel, ForwardSplit, FORWARD_CUBE_THREADS,
 };
@@ -158,7 +159,7 @@ fn backward_input_kernel<F: Float, I: Int>(
 }
 
 /// Uploads host indices as an int tensor of the backend.
-fn int_tensor<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement>(
+pub(crate) fn int_tensor<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement>(
     values: Vec<i64>,
     device: &R::Device,
 ) -> CubeTensor<R> {
@@ -169,7 +170,8 @@ fn int_tensor<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement>(
     )
 }
 
-fn empty<R: CubeRuntime>(
+/// An uninitialised contiguous tensor on `like`'s device.
+pub(crate) fn empty<R: CubeRuntime>(
     like: &CubeTensor<R>,
     shape: Vec<usize>,
     dtype: burn::tensor::DType,
@@ -182,7 +184,11 @@ fn empty<R: CubeRuntime>(
     )
 }
 
-fn elementwise<R: CubeRuntime>(like: &CubeTensor<R>, units: usize) -> (CubeCount, CubeDim) {
+/// Launch sizes for one invocation per unit.
+pub(crate) fn elementwise<R: CubeRuntime>(
+    like: &CubeTensor<R>,
+    units: usize,
+) -> (CubeCount, CubeDim) {
     let cube_dim = CubeDim::new(&like.client, units);
     (
         calculate_cube_count_elemwise(&like.client, units, cube_dim),
