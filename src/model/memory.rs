@@ -58,6 +58,10 @@ mod tests {
     fn estimates_are_bounded_and_grow_with_the_batch() {
         for (name, arch) in table1() {
             let bytes = training_bytes(&arch, 50);
+            println!(
+                "{name}: {:.2} GiB per training at batch 50",
+                bytes as f64 / f64::from(1 << 30)
+            );
             let floor = arch.param_count() as u64 * 12 + PER_TRAINING_OVERHEAD;
             assert!(bytes > floor, "{name}: {bytes}");
             assert!(bytes < 8 << 30, "{name}: {bytes} bytes");
