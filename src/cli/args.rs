@@ -180,6 +180,13 @@ impl ExecutorArgs {
             local.stop = stop;
             return Ok(Box::new(local));
         }
+        if self.gpu_jobs.is_some() {
+            anyhow::bail!(
+                "--gpu-jobs applies to `--executor local`: a Slurm element runs its trainings \
+                 at once, as many as its node's GPU memory and its `cpus` allow; set \
+                 `[kinds.train] shard` (trainings per element) and `cpus` instead"
+            );
+        }
         Ok(Box::new(SlurmExecutor {
             settings: self.settings()?,
             slurm: std::sync::Arc::new(SlurmCommands),

@@ -432,3 +432,30 @@ fn plan_estimates_time_from_a_cached_calibration_only() {
         "{stdout}"
     );
 }
+
+/// `--gpu-jobs` takes a positive count, and only for the local executor: a
+/// Slurm element decides from its node (one error line naming what to set).
+#[test]
+fn gpu_jobs_is_positive_and_local_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(dir.path(), 1);
+    let spec = spec.to_string_lossy();
+    let zero = tempora(&["run", &spec, "--gpu-jobs", "0"], dir.path());
+    assert!(!zero.status.success());
+    assert!(
+        text(&zero.stderr).contains("--gpu-jobs"),
+        "{}",
+        text(&zero.stderr)
+    );
+    let slurm = tempora(
+        &["run", &spec, "--executor", "slurm", "--gpu-jobs", "2"],
+        dir.path(),
+    );
+    assert!(!slurm.status.success());
+    let stderr = text(&slurm.stderr);
+    assert!(
+        stderr.contains("--gpu-jobs applies to `--executor local`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[kinds.train] shard"), "{stderr}");
+}
