@@ -700,6 +700,49 @@ mod tests {
         );
     }
 
+    /// A queue of independent jobs `{prefix}0..{prefix}n` on `resource`, each
+    /// running the closure `make(i)` returns.
+    fn independent_jobs(
+        prefix: &str,
+        n: usize,
+        resource: Resource,
+        make: impl Fn(usize) -> Work,
+    ) -> DependencyQueue<String, Job> {
+        let mut queue = DependencyQueue::new();
+        for i in 0..n {
+            let id = format!("{prefix}{i}");
+            let info = JobInfo {
+                id: id.clone(),
+                label: id.clone(),
+                resource,
+            };
+            let job = Job {
+                info,
+                work: make(i),
+            };
+            queue.insert(id, job, Vec::<String>::new()).unwrap();
+        }
+        queue
+    }
+
+    /// Runs `queue` on `runner` in a thread; the number of jobs computed, or
+    /// a panic saying `stuck` when it has not ended after `seconds`.
+    fn run_within(
+        runner: Runner,
+        queue: DependencyQueue<String, Job>,
+        seconds: u64,
+        stuck: &str,
+    ) -> usize {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let summary = runner.run(queue, Arc::new(Record::default()));
+            let _ = tx.send(summary.map(|s| s.computed));
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(seconds))
+            .expect(stuck)
+            .unwrap()
+    }
+
     /// Two device slots run two GPU jobs at once (each waits for the other
     /// at a barrier: one slot would never finish), and never more.
     #[test]
@@ -708,45 +751,24 @@ mod tests {
         use std::sync::Barrier;
         let barrier = Arc::new(Barrier::new(2));
         let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let mut queue = DependencyQueue::new();
-        for i in 0..4 {
-            let id = format!("train{i}");
+        let queue = independent_jobs("train", 4, Resource::Gpu, |_| {
             let (barrier, running, most) = (barrier.clone(), running.clone(), most.clone());
-            let work: Work = Box::new(move |_| {
+            Box::new(move |_| {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
                 barrier.wait();
                 running.fetch_sub(1, Ordering::SeqCst);
                 Ok(Outcome::Computed)
-            });
-            let info = JobInfo {
-                id: id.clone(),
-                label: id.clone(),
-                resource: Resource::Gpu,
-            };
-            queue
-                .insert(id, Job { info, work }, Vec::<String>::new())
-                .unwrap();
-        }
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let runner = Runner {
-                jobs: 1,
-                device_slots: 2,
-                mode: Mode::Run,
-                stop: StopFlag::new(),
-            };
-            let _ = tx.send(
-                runner
-                    .run(queue, Arc::new(Record::default()))
-                    .map(|s| s.computed),
-            );
+            })
         });
-        let computed = rx
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("two device slots did not run two jobs at once")
-            .unwrap();
-        assert_eq!(computed, 4);
+        let runner = Runner {
+            jobs: 1,
+            device_slots: 2,
+            mode: Mode::Run,
+            stop: StopFlag::new(),
+        };
+        let stuck = "two device slots did not run two jobs at once";
+        assert_eq!(run_within(runner, queue, 60, stuck), 4);
         assert_eq!(most.load(Ordering::SeqCst), 2);
     }
 
@@ -757,44 +779,22 @@ mod tests {
     fn jobs_holding_a_lock_across_rayon_work_finish() {
         use rayon::prelude::*;
         static LOCK: Mutex<()> = Mutex::new(());
-        let mut queue = DependencyQueue::new();
-        for i in 0..6 {
-            let id = format!("job{i}");
-            let work: Work = Box::new(|_| {
+        let queue = independent_jobs("job", 6, Resource::Cpu, |_| {
+            Box::new(|_| {
                 for _ in 0..20 {
                     let _guard = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
                     let sum: u64 = (0..20_000u64).into_par_iter().map(|x| x % 7).sum();
                     assert!(sum > 0);
                 }
                 Ok(Outcome::Computed)
-            });
-            let info = JobInfo {
-                id: id.clone(),
-                label: id.clone(),
-                resource: Resource::Cpu,
-            };
-            queue
-                .insert(id, Job { info, work }, Vec::<String>::new())
-                .unwrap();
-        }
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let runner = Runner {
-                jobs: 2,
-                device_slots: 1,
-                mode: Mode::Run,
-                stop: StopFlag::new(),
-            };
-            let _ = tx.send(
-                runner
-                    .run(queue, Arc::new(Record::default()))
-                    .map(|s| s.computed),
-            );
+            })
         });
-        let computed = rx
-            .recv_timeout(std::time::Duration::from_secs(120))
-            .expect("the runner deadlocked")
-            .unwrap();
-        assert_eq!(computed, 6);
+        let runner = Runner {
+            jobs: 2,
+            device_slots: 1,
+            mode: Mode::Run,
+            stop: StopFlag::new(),
+        };
+        assert_eq!(run_within(runner, queue, 120, "the runner deadlocked"), 6);
     }
 }

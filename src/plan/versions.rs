@@ -92,7 +92,7 @@ pub const RECORDED: &[(&str, u32, &str)] = &[
     (
         "train",
         4,
-        "72df28b3172611204f11aff28d429008135a4be2d58f9341186a1cc0ed5c8f56",
+        "1ba81c7b0f8c83d0ec53bc1f4f6575b1f092df704087d1569484e5b1a712b4fd",
     ),
     // report v2: gathered from the train entries (no aggregate kind); a
     // missing filter tensor is an error, not an empty plot; the profile line

@@ -8,7 +8,8 @@
 //!   arg-max and values as ReLU before the pool: both are monotone). The full
 //!   convolution output is never written to memory.
 //! - Backward: one invocation per filter tap (`dweight`), per filter
-//!   (`dbias`) and per input value (`dx`, only when asked), each summing over
+//!   (`dbias`, the fused op's kernel) and per input value (`dx`, only when
+//!   asked), each summing over
 //!   the active pooled outputs (positive, so the ReLU passes gradient) in a
 //!   fixed order: no atomics, deterministic.
 //!
@@ -17,14 +18,15 @@
 //! `[batch, count, pooled_rows, pooled_cols]`, arg-max `row * cols + col`.
 
 use burn::tensor::ops::{FloatTensor, IntTensor};
+use burn::tensor::Shape;
 use burn_cubecl::{
-    element::BoolElement, kernel::into_contiguous, CubeBackend, CubeRuntime, FloatElement,
-    IntElement,
+    element::BoolElement, kernel::into_contiguous, ops::reshape, tensor::CubeTensor, CubeBackend,
+    CubeRuntime, FloatElement, IntElement,
 };
 use cubecl::prelude::*;
 
 use super::{OpGrads, PooledConvBackend, PooledLayout, PooledShape};
-use crate::model::fused::kernel::{elementwise, empty, BELOW_ANY_SUM};
+use crate::model::fused::kernel::{backward_bias_kernel, elementwise, empty, BELOW_ANY_SUM};
 
 /// The most loop iterations one invocation of each kernel runs for `layout`
 /// on a `[batch, bands, frames]` input, by kernel name: what a device with a
@@ -140,33 +142,6 @@ fn weight_grad_kernel<F: Float, I: Int>(
     dw[ABSOLUTE_POS] = acc;
 }
 
-/// `dbias`: one invocation per filter.
-#[cube(launch)]
-fn bias_grad_kernel<F: Float>(
-    out: &Tensor<F>,
-    grad: &Tensor<F>,
-    db: &mut Tensor<F>,
-    #[define(F)] _dtype: StorageType,
-) {
-    if ABSOLUTE_POS >= db.len() {
-        terminate!();
-    }
-    let batch = out.shape(0);
-    let filters = out.shape(1);
-    let pooled = out.shape(2) * out.shape(3);
-    let f = ABSOLUTE_POS;
-    let mut acc = F::new(0.0);
-    for b in 0..batch {
-        for p in 0..pooled {
-            let o = (b * filters + f) * pooled + p;
-            if out[o] > F::new(0.0) {
-                acc += grad[o];
-            }
-        }
-    }
-    db[f] = acc;
-}
-
 /// `dx`: one invocation per input value `(b, y, t)`, summing over the
 /// convolution outputs whose window covers it and that won their pool.
 #[cube(launch)]
@@ -217,6 +192,13 @@ fn input_grad_kernel<F: Float, I: Int>(
         }
     }
     dx[ABSOLUTE_POS] = acc;
+}
+
+/// A contiguous `[batch, count, rows, cols]` tensor viewed as
+/// `[batch, count, rows * cols]` (no copy).
+fn per_filter<R: CubeRuntime>(t: CubeTensor<R>) -> CubeTensor<R> {
+    let [batch, count, rows, cols] = t.meta.shape().dims::<4>();
+    reshape(t, Shape::new([batch, count, rows * cols]))
 }
 
 /// The pool windows of `shape` as kernel scalars.
@@ -301,14 +283,15 @@ where
             dtypes,
         );
 
+        // The fused op's bias kernel, over the pooled outputs as one axis.
         let db = empty(&x, vec![layout.count], x.dtype);
         let (cubes, cube_dim) = elementwise(&x, layout.count);
-        bias_grad_kernel::launch::<R>(
+        backward_bias_kernel::launch::<R>(
             &client,
             cubes,
             cube_dim,
-            output.clone().into_tensor_arg(),
-            grad.clone().into_tensor_arg(),
+            per_filter(output.clone()).into_tensor_arg(),
+            per_filter(grad.clone()).into_tensor_arg(),
             db.clone().into_tensor_arg(),
             x.dtype.into(),
         );

@@ -95,9 +95,10 @@ fn backward_weight_kernel<F: Float, I: Int>(
     dw[ABSOLUTE_POS] = acc;
 }
 
-/// `dbias`: one thread per filter.
+/// `dbias`: one thread per filter, over `out` and `grad` `[batch, filters,
+/// outputs]` (the pooled convolution passes its `[.., rows, cols]` as one axis).
 #[cube(launch)]
-fn backward_bias_kernel<F: Float>(
+pub(crate) fn backward_bias_kernel<F: Float>(
     out: &Tensor<F>,
     grad: &Tensor<F>,
     db: &mut Tensor<F>,
