@@ -6,8 +6,10 @@
 //! 16,352 × 200 layer spent more time there than in its convolution.
 //!
 //! - `mod.rs` (here): the trait [`DenseBackend`], whose default methods use
-//!   burn's generic ops (what CUDA runs), and the entry point [`dense`];
+//!   burn's generic ops, and the entry point [`dense`];
 //! - `cpu.rs`: the `NdArray` implementation;
+//! - `kernel.rs`: the GPU backends' backward pass on CubeCL kernels of its
+//!   own (the forward pass is burn's CubeCL matmul);
 //! - `backward.rs`: the implementation for `Autodiff<B>`.
 //!
 //! # Tensor layouts
@@ -16,6 +18,7 @@
 
 mod backward;
 mod cpu;
+pub mod kernel;
 
 use burn::tensor::{backend::Backend, ops::FloatTensor, Tensor, TensorPrimitive};
 
@@ -74,16 +77,6 @@ pub fn dense<B: DenseBackend>(
         weight.into_primitive().tensor(),
         bias.into_primitive().tensor(),
     ))
-}
-
-/// The CUDA backend (any CubeCL runtime) runs the default methods.
-impl<R, F, I, BT> DenseBackend for burn_cubecl::CubeBackend<R, F, I, BT>
-where
-    R: burn_cubecl::CubeRuntime,
-    F: burn_cubecl::FloatElement,
-    I: burn_cubecl::IntElement,
-    BT: burn_cubecl::element::BoolElement,
-{
 }
 
 #[cfg(test)]
