@@ -20,6 +20,7 @@
 //! # Files
 //! - [`schedule`]: the stalled-loss learning-rate schedule.
 //! - [`data`]: chunk references and the batcher.
+//! - [`feed`]: on a GPU, the fold uploaded once and batches gathered there.
 //! - [`fit`](mod@fit): the training loop and its randomness.
 //! - [`evaluate`]: chunk and song level scores, majority vote, confusion.
 //! - [`checkpoint`]: per-epoch checkpoints for resume.
