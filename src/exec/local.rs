@@ -10,7 +10,7 @@ use crate::tasks;
 use super::device_slots::{self, DeviceSlots};
 use super::executor::{resource, Batch, Executor};
 use super::queue::DependencyQueue;
-use super::runner::{Job, JobInfo, Mode, Observer, Runner, StopFlag, Summary};
+use super::runner::{Job, JobInfo, Mode, Observer, Resource, Runner, StopFlag, Summary};
 use super::ExecError;
 
 /// Runs tasks in this process: `jobs` CPU worker threads and a device queue.
@@ -62,8 +62,8 @@ impl Executor for LocalExecutor {
             queue.insert(task.id.0.clone(), job, deps)?;
         }
         let device = batch.context.device;
-        let gpu_jobs = batch.tasks.iter().any(|t| t.wants_gpu()) && device.is_gpu();
-        let slots = if gpu_jobs {
+        let on_device = |t: &_| resource(t, &batch.context) == Resource::Gpu;
+        let slots = if batch.tasks.iter().any(on_device) {
             let memory = device.memory();
             let choice = device_slots::choose(&batch.tasks, device, memory, self.device_slots);
             observer.device_queue(choice.slots, &choice.reason);

@@ -53,10 +53,7 @@ impl<B: Backend> ResidentCorpus<B> {
     /// The corpus of `spectrograms` on `device`: the one already there when
     /// another training in this process uploaded the same values, else a new
     /// upload.
-    pub fn shared(spectrograms: &[MelSpectrogram], bands: usize, device: &B::Device) -> Arc<Self>
-    where
-        Self: Send + Sync,
-    {
+    pub fn shared(spectrograms: &[MelSpectrogram], bands: usize, device: &B::Device) -> Arc<Self> {
         let key = (
             TypeId::of::<B>(),
             format!("{device:?}"),
@@ -189,10 +186,7 @@ pub struct ResidentFold<B: Backend> {
     pub test: ResidentSet<B>,
 }
 
-impl<B: Backend> ResidentFold<B>
-where
-    ResidentCorpus<B>: Send + Sync,
-{
+impl<B: Backend> ResidentFold<B> {
     /// Uploads `data`'s chunk tables, and its spectrograms unless another
     /// training in this process already did.
     pub fn new(data: &FoldData, device: &B::Device) -> Self {

@@ -36,7 +36,7 @@ use super::data::FoldData;
 use super::entry::epochs_csv;
 use super::evaluate::{confusion, score_with, song_accuracy, vote, Classifier};
 use super::export::{named_tensors, write_atomic, write_test_metrics};
-use super::feed::{Feed, ResidentCorpus, ResidentFold};
+use super::feed::{Feed, ResidentFold};
 use super::fit::{derive_seed, fit, Stream};
 use super::weights::encode_safetensors;
 use super::{EpochMetrics, TestMetrics, TrainConfig, TrainError};
@@ -104,7 +104,6 @@ where
     B: AutodiffBackend,
     M: AutodiffModule<B> + Classifier<B>,
     M::InnerModule: Classifier<B::InnerBackend>,
-    ResidentCorpus<B::InnerBackend>: Send + Sync,
 {
     let run_file = RunFile {
         run,
@@ -255,7 +254,6 @@ fn run_on<B>(
 where
     B: AutodiffBackend + FilterBankBackend,
     B::InnerBackend: FilterBankBackend,
-    ResidentCorpus<B::InnerBackend>: Send + Sync,
 {
     let seed = derive_seed(cfg.seed, Stream::Init, 0, 0);
     let init = |device: &B::Device| Ok(FilterBankNet::<B>::init(arch, seed, device)?);
